@@ -1,0 +1,32 @@
+// The command line. Compatible with the mini_hypervisor assignment
+// (`-m 4 -p 2 -g a.img b.img -f shared.txt`), plus quanta's own options.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "boot/Boot.h"
+#include "devices/PortBus.h"
+#include "vmm/Guest.h"
+
+namespace quanta {
+
+struct Options {
+	std::vector<GuestConfig> guests;
+	std::vector<std::string> sharedFiles;
+	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
+	bool prefixOutput = true;
+};
+
+struct CommandLine {
+	std::optional<Options> options; // set when the program should run
+	int exitCode = 0;               // otherwise: exit with this status...
+	std::string message;            // ...after printing this (help or one error line)
+	bool messageIsError = false;
+};
+
+// args[0] is the program name. Never throws and never exits.
+CommandLine parseCommandLine(const std::vector<std::string> &args);
+
+} // namespace quanta

@@ -1,0 +1,15 @@
+#include "base/Error.h"
+
+#include <cstring>
+#include <fmt/format.h>
+
+namespace quanta {
+
+HostError::HostError(const std::string &operation, int err)
+	: std::runtime_error(fmt::format("{} failed: {} (errno {})", operation,
+					 std::strerror(err), err)),
+	  errno_(err)
+{
+}
+
+} // namespace quanta

@@ -1,0 +1,56 @@
+// Initial CPU state for each mode: segments, control registers, GDT and
+// page tables. Pure: it fills kvm_sregs/kvm_regs and writes guest memory,
+// so every mode is unit-tested without KVM.
+#pragma once
+
+#include <cstdint>
+#include <linux/kvm.h>
+#include <optional>
+#include <string_view>
+
+#include "boot/Image.h"
+#include "memory/GuestMemory.h"
+#include "memory/Layout.h"
+
+namespace quanta {
+
+enum class CpuMode { Real, Protected, Paged, Long };
+
+std::optional<CpuMode> parseCpuMode(std::string_view name);
+std::string_view cpuModeName(CpuMode mode);
+
+// The mode an image runs in when --mode is not given: long, except ELF32
+// images, which are 32-bit code and start in protected mode.
+CpuMode defaultCpuMode(ImageFormat format);
+
+// A real-mode stack lives at the top of the 64 KiB code segment; the image
+// must leave at least this much of the segment free.
+inline constexpr std::uint64_t kRealModeMinStack = 0x400;
+
+struct BootParams {
+	CpuMode mode = CpuMode::Long;
+	PageSize pageSize = PageSize::Size4K;
+	std::uint64_t entry = 0;
+	std::uint64_t csBase = 0; // real mode only
+};
+
+// The highest address an image may reach in this mode (real mode: inside
+// its 64 KiB segment, below 1 MiB).
+std::uint64_t imageLimitFor(CpuMode mode, std::uint64_t csBase, const MemoryLayout &layout);
+
+// Checks the real-mode constraints (segment alignment, entry inside the
+// segment); throws UsageError.
+void checkRealModeEntry(std::uint64_t csBase, std::uint64_t entry);
+
+struct BootState {
+	kvm_sregs sregs;
+	kvm_regs regs;
+	std::optional<std::uint64_t> pageTableBytes; // set when paging is on
+};
+
+// Writes the GDT (and page tables where paging is on) into the reserved
+// area and derives registers from `initial` (the vCPU's reset state).
+BootState prepareBoot(GuestMemory &memory, const MemoryLayout &layout, const BootParams &params,
+		      const kvm_sregs &initial);
+
+} // namespace quanta

@@ -1,0 +1,29 @@
+// The 0xE9 serial console: a 1-byte OUT prints, a 1-byte IN reads input
+// (0xFF at end of input). Other sizes are a guest error.
+#pragma once
+
+#include "devices/PortBus.h"
+#include "host/Console.h"
+#include "host/Input.h"
+
+namespace quanta {
+
+class Serial : public PortDevice {
+public:
+	Serial(Console &console, std::size_t vm, InputSource &input)
+		: console_(console), vm_(vm), input_(input)
+	{
+	}
+
+	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
+	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
+	std::string lastError() const override { return error_; }
+
+private:
+	Console &console_;
+	std::size_t vm_;
+	InputSource &input_;
+	std::string error_;
+};
+
+} // namespace quanta

@@ -1,0 +1,63 @@
+#include "kvm/Vcpu.h"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "base/Error.h"
+#include "kvm/Kvm.h"
+#include "kvm/Uapi.h"
+
+namespace quanta {
+
+Vcpu::Vcpu(const Kvm &kvm, UniqueFd fd) : observer_(kvm.observer()), fd_(std::move(fd))
+{
+	void *addr = ::mmap(nullptr, kvm.vcpuMmapSize(), PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd_.get(), 0);
+	if (addr == MAP_FAILED)
+		throw HostError("mmap of kvm_run", errno);
+	run_ = Mapping(addr, kvm.vcpuMmapSize());
+}
+
+kvm_regs Vcpu::regs() const
+{
+	kvm_regs regs{};
+	kvmIoctl(fd(), KVM_GET_REGS, &regs, "KVM_GET_REGS");
+	return regs;
+}
+
+void Vcpu::setRegs(const kvm_regs &regs)
+{
+	kvmIoctl(fd(), KVM_SET_REGS, const_cast<kvm_regs *>(&regs), "KVM_SET_REGS", observer_);
+}
+
+kvm_sregs Vcpu::sregs() const
+{
+	kvm_sregs sregs{};
+	kvmIoctl(fd(), KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", observer_);
+	return sregs;
+}
+
+void Vcpu::setSregs(const kvm_sregs &sregs)
+{
+	kvmIoctl(fd(), KVM_SET_SREGS, const_cast<kvm_sregs *>(&sregs), "KVM_SET_SREGS", observer_);
+}
+
+void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2> &entries)
+{
+	uapi::CpuidHeader header{ static_cast<std::uint32_t>(entries.size()), 0 };
+	std::vector<std::uint8_t> buffer(sizeof(header) + entries.size() * sizeof(kvm_cpuid_entry2));
+	std::memcpy(buffer.data(), &header, sizeof(header));
+	std::memcpy(buffer.data() + sizeof(header), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+	kvmIoctl(fd(), uapi::kSetCpuid2, buffer.data(), "KVM_SET_CPUID2", observer_);
+}
+
+int Vcpu::run()
+{
+	if (::ioctl(fd(), KVM_RUN, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+} // namespace quanta

@@ -1,0 +1,39 @@
+// One virtual CPU and its shared kvm_run page.
+#pragma once
+
+#include <linux/kvm.h>
+#include <vector>
+
+#include "base/Mapping.h"
+#include "base/UniqueFd.h"
+#include "kvm/Ioctl.h"
+
+namespace quanta {
+
+class Kvm;
+
+class Vcpu {
+public:
+	Vcpu(const Kvm &kvm, UniqueFd fd);
+
+	int fd() const { return fd_.get(); }
+	kvm_run &runState() const { return *static_cast<kvm_run *>(run_.get()); }
+
+	kvm_regs regs() const;
+	void setRegs(const kvm_regs &regs);
+	kvm_sregs sregs() const;
+	void setSregs(const kvm_sregs &sregs);
+	void setCpuid(const std::vector<kvm_cpuid_entry2> &entries);
+
+	// Enters the guest. Returns 0 on an exit to handle, or -errno (EINTR
+	// when a signal kicked us out, EAGAIN to retry); never throws because
+	// the hot path must not unwind.
+	int run();
+
+private:
+	const IoctlObserver *observer_;
+	UniqueFd fd_;
+	Mapping run_;
+};
+
+} // namespace quanta

@@ -1,0 +1,50 @@
+#include "vmm/Guest.h"
+
+#include <fmt/format.h>
+
+#include "base/Error.h"
+
+namespace quanta {
+
+PreparedGuest prepareGuest(const GuestConfig &config)
+{
+	return prepareGuest(config, ImageFile::read(config.imagePath));
+}
+
+PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image)
+{
+	PreparedGuest guest;
+	guest.name = config.name;
+	guest.format = image.format;
+	guest.layout = MemoryLayout{ config.memoryBytes };
+	guest.memory = std::make_unique<GuestMemory>(config.memoryBytes);
+
+	BootParams &boot = guest.boot;
+	boot.mode = config.mode.value_or(defaultCpuMode(image.format));
+	boot.pageSize = config.pageSize;
+	if (boot.mode == CpuMode::Long && image.format == ImageFormat::Elf32)
+		throw UsageError(fmt::format("{}: ELF32 image cannot start in long mode (use --mode protected or paged)",
+					     image.path));
+	if (boot.mode != CpuMode::Long && image.format == ImageFormat::Elf64)
+		throw UsageError(fmt::format("{}: ELF64 image needs --mode long", image.path));
+
+	LoadRequest request;
+	request.flatLoad = config.flatLoad;
+	request.flatEntry = config.flatEntry;
+	boot.csBase = config.csBase.value_or(image.format == ImageFormat::Flat ? config.flatLoad : 0);
+	if (boot.mode == CpuMode::Real)
+		checkRealModeEntry(boot.csBase, boot.csBase);
+	request.limit = imageLimitFor(boot.mode, boot.csBase, guest.layout);
+
+	guest.image = loadImage(image, *guest.memory, request);
+	boot.entry = guest.image.entry;
+	if (boot.mode == CpuMode::Real) {
+		checkRealModeEntry(boot.csBase, boot.entry);
+		if (guest.image.start < boot.csBase)
+			throw UsageError(fmt::format("{}: loads at {:#x}, below its code segment base {:#x}",
+						     image.path, guest.image.start, boot.csBase));
+	}
+	return guest;
+}
+
+} // namespace quanta

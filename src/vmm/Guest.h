@@ -1,0 +1,41 @@
+// A guest ready to boot: its memory with the image loaded and the boot
+// parameters resolved from the command line. Built without KVM so every
+// user mistake is found before any VM starts.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "boot/Boot.h"
+#include "boot/Image.h"
+#include "memory/GuestMemory.h"
+#include "memory/Layout.h"
+
+namespace quanta {
+
+struct GuestConfig {
+	std::string name;
+	std::string imagePath;
+	std::uint64_t memoryBytes = 2 << 20;
+	PageSize pageSize = PageSize::Size4K;
+	std::optional<CpuMode> mode;           // default: from the image format
+	std::uint64_t flatLoad = 0;
+	std::optional<std::uint64_t> flatEntry;
+	std::optional<std::uint64_t> csBase;  // real mode; default: load address
+};
+
+struct PreparedGuest {
+	std::string name;
+	std::unique_ptr<GuestMemory> memory;
+	MemoryLayout layout;
+	BootParams boot;
+	ImageFormat format;
+	LoadedImage image;
+};
+
+// Reads and loads the image; throws UsageError with one clear line.
+PreparedGuest prepareGuest(const GuestConfig &config);
+PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image);
+
+} // namespace quanta

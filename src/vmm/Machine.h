@@ -1,0 +1,72 @@
+// One running guest: KVM VM + vCPU + memory + port bus + devices. Exit
+// handling returns an outcome (continue / park / halt / fault ...) and never
+// acts on the rest of the system: the run loop decides what happens next.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "devices/PortBus.h"
+#include "devices/Serial.h"
+#include "host/Console.h"
+#include "host/Input.h"
+#include "kvm/Kvm.h"
+#include "kvm/Vcpu.h"
+#include "kvm/Vm.h"
+#include "vmm/ExitStats.h"
+#include "vmm/Guest.h"
+
+namespace quanta {
+
+enum class ExitAction {
+	Continue,    // handled; re-enter the guest
+	Interrupted, // a host signal ended KVM_RUN (slice timer, SIGINT)
+	Park,        // waits for something (input); retry the exit when woken
+	Halt,        // the guest finished (HLT)
+	Fault,       // the guest did something fatal; diagnosis says what
+};
+
+struct ExitOutcome {
+	ExitAction action;
+	std::string diagnosis; // Fault only: one line
+};
+
+struct MachineOptions {
+	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
+};
+
+class Machine {
+public:
+	// Creates the VM and vCPU and sets up the boot state; throws HostError.
+	Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
+		InputSource &input, const MachineOptions &options);
+	Machine(const Machine &) = delete;
+	Machine &operator=(const Machine &) = delete;
+
+	const std::string &name() const { return name_; }
+	const ExitStats &stats() const { return stats_; }
+	GuestMemory &memory() { return *memory_; }
+	Vcpu &vcpu() { return vcpu_; }
+	kvm_run &runState() { return vcpu_.runState(); }
+	PortBus &bus() { return bus_; }
+
+	// One KVM_RUN and the handling of its exit.
+	ExitOutcome run();
+	// Handles the pending exit again (after a Park, once woken).
+	ExitOutcome retryExit();
+
+private:
+	ExitOutcome handleExit();
+	ExitOutcome handleIo();
+	ExitOutcome fault(std::string what);
+
+	std::string name_;
+	std::unique_ptr<GuestMemory> memory_; // outlives vm_, which maps it
+	Vm vm_;
+	Vcpu vcpu_;
+	Serial serial_;
+	PortBus bus_;
+	ExitStats stats_;
+};
+
+} // namespace quanta
