@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fmt/format.h>
+#include <algorithm>
 #include <set>
 
 #include "base/Error.h"
@@ -19,6 +20,14 @@ constexpr const char *kFooter = R"(Examples:
   quanta -m 4 -p 2 -g guest.img
   quanta --memory 8 --page 4 --guest g1.img g2.img
   quanta --mode real -g hello16.bin
+  quanta --mode real -g neo.bin morpheus.bin --share 70,30 --duration 3s
+
+Several guests run time-shared on one thread. Policies: stride (default:
+proportional share of measured CPU time), frac (the Matrix assignment's
+FRAC_A/FRAC_B quanta), rr (one quantum each) and io (switch at every I/O
+exit). With two guests the VMs are named Neo and Morpheus unless --name says
+otherwise. Standard input goes to the first VM (or --stdin NAME); the others
+read end of input.
 
 Exit status: 0 all guests halted, 1 a guest faulted, 2 bad command line or
 image, 3 host error (no usable /dev/kvm, a KVM ioctl failed).)";
@@ -31,9 +40,49 @@ std::uint64_t parseAddress(const std::string &option, const std::string &text)
 	return *value;
 }
 
-// Default VM names: the image's file name without extension, made unique.
+std::vector<std::string> splitList(const std::string &text)
+{
+	std::vector<std::string> items;
+	std::size_t start = 0;
+	for (;;) {
+		std::size_t comma = text.find(',', start);
+		items.push_back(text.substr(start, comma - start));
+		if (comma == std::string::npos)
+			return items;
+		start = comma + 1;
+	}
+}
+
+Nanos parseDurationOption(const std::string &option, const std::string &text)
+{
+	auto value = parseDuration(text);
+	if (!value)
+		throw UsageError(fmt::format("{}: '{}' is not a duration (e.g. 10ms, 250us, 3s)", option, text));
+	return *value;
+}
+
+std::vector<std::uint64_t> parseShares(const std::string &text, std::size_t guests)
+{
+	std::vector<std::uint64_t> shares;
+	for (const std::string &item : splitList(text)) {
+		auto value = parseUnsigned(item);
+		if (!value || *value == 0 || *value > 1'000'000)
+			throw UsageError(fmt::format(
+				"--share: '{}' is not a positive whole number (shares are weights like 70,30)", item));
+		shares.push_back(*value);
+	}
+	if (shares.size() != guests)
+		throw UsageError(fmt::format("--share: {} value{} for {} guest{}", shares.size(),
+					     shares.size() == 1 ? "" : "s", guests, guests == 1 ? "" : "s"));
+	return shares;
+}
+
+// Default VM names: Neo and Morpheus for the classic pair, otherwise the
+// image's file name without extension, made unique.
 std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
 {
+	if (paths.size() == 2)
+		return { "Neo", "Morpheus" };
 	std::vector<std::string> names;
 	std::set<std::string> seen;
 	for (const auto &path : paths) {
@@ -67,6 +116,16 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	std::string csBase;
 	std::string unknownPorts = "fault";
 	bool noPrefix = false;
+	bool kvmCheck = false;
+	std::string policy = "stride";
+	std::string quantum = "10ms";
+	std::string shares;
+	std::string names;
+	std::string duration;
+	std::string stdinVm;
+	std::string statsJson;
+	bool report = false;
+	bool noReport = false;
 
 	app.add_option("-m,--memory", memoryMiB, "guest memory in MiB: 2, 4 or 8")
 		->check(CLI::IsMember({ 2u, 4u, 8u }))
@@ -75,7 +134,6 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 		->check(CLI::IsMember({ 2u, 4u }))
 		->default_val(4);
 	app.add_option("-g,--guest", images, "guest images (ELF32, ELF64 or flat binary), one VM each")
-		->required()
 		->expected(1, -1);
 	app.add_option("-f,--file", files, "files shared with every guest")->expected(1, -1);
 	app.add_option("--mode", mode,
@@ -87,7 +145,19 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--unknown-ports", unknownPorts,
 		       "what an access to an unknown port does: fault (stop the VM) or ignore (count it, IN reads all ones)")
 		->check(CLI::IsMember({ "fault", "ignore" }));
+	app.add_flag("--kvm-check", kvmCheck,
+		     "boot a tiny guest in every CPU mode and page size, report which work, and exit");
 	app.add_flag("--no-prefix", noPrefix, "with several VMs, do not prefix output lines with the VM name");
+	app.add_option("--policy", policy, "scheduling policy: stride (default), frac, rr or io")
+		->check(CLI::IsMember({ "stride", "frac", "rr", "io" }));
+	app.add_option("--quantum", quantum, "slice length, with a unit: us, ms or s (default 10ms)");
+	app.add_option("--share", shares, "CPU shares, one per guest in -g order, e.g. 70,30 (default: equal)");
+	app.add_option("--name", names, "VM names, one per guest in -g order, e.g. Neo,Morpheus");
+	app.add_option("--duration", duration, "stop every VM after this long, e.g. 10s");
+	app.add_option("--stdin", stdinVm, "the VM (by name) that reads standard input (default: the first)");
+	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
+	app.add_flag("--report", report, "print the report table at exit (default: with several VMs)");
+	app.add_flag("--no-report", noReport, "never print the report table");
 
 	std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
 	CommandLine result;
@@ -106,16 +176,54 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 		return result;
 	}
 
+	if (images.empty() && !kvmCheck) {
+		result.exitCode = kExitUsage;
+		result.messageIsError = true;
+		result.message = "quanta: --guest is required (see --help)\n";
+		return result;
+	}
+
 	try {
 		Options options;
+		options.kvmCheck = kvmCheck;
 		options.unknownPorts = unknownPorts == "ignore" ? UnknownPortPolicy::Ignore
 								: UnknownPortPolicy::Fault;
 		options.prefixOutput = !noPrefix;
 		options.sharedFiles = files;
-		std::vector<std::string> names = defaultNames(images);
+		options.policy = *sched::parsePolicy(policy);
+		options.quantum = parseDurationOption("--quantum", quantum);
+		if (!duration.empty())
+			options.duration = parseDurationOption("--duration", duration);
+		options.shares = shares.empty() ? std::vector<std::uint64_t>(images.size(), 1)
+						: parseShares(shares, images.size());
+		options.report = noReport ? Options::ReportMode::Never
+				 : report ? Options::ReportMode::Always
+					  : Options::ReportMode::Auto;
+		options.statsJsonPath = statsJson;
+
+		std::vector<std::string> vmNames = defaultNames(images);
+		if (!names.empty()) {
+			vmNames = splitList(names);
+			if (vmNames.size() != images.size())
+				throw UsageError(fmt::format("--name: {} name{} for {} guest{}", vmNames.size(),
+							     vmNames.size() == 1 ? "" : "s", images.size(),
+							     images.size() == 1 ? "" : "s"));
+			std::set<std::string> unique(vmNames.begin(), vmNames.end());
+			for (const auto &name : vmNames)
+				if (name.empty())
+					throw UsageError("--name: empty VM name");
+			if (unique.size() != vmNames.size())
+				throw UsageError("--name: VM names must be unique");
+		}
+		if (!stdinVm.empty()) {
+			auto it = std::find(vmNames.begin(), vmNames.end(), stdinVm);
+			if (it == vmNames.end())
+				throw UsageError(fmt::format("--stdin: no VM named '{}'", stdinVm));
+			options.stdinVm = static_cast<std::size_t>(it - vmNames.begin());
+		}
 		for (std::size_t i = 0; i < images.size(); ++i) {
 			GuestConfig guest;
-			guest.name = names[i];
+			guest.name = vmNames[i];
 			guest.imagePath = images[i];
 			guest.memoryBytes = std::uint64_t{ memoryMiB } << 20;
 			guest.pageSize = pageKind == 2 ? PageSize::Size2M : PageSize::Size4K;

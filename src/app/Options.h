@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "base/Clock.h"
 #include "boot/Boot.h"
 #include "devices/PortBus.h"
+#include "sched/Policy.h"
 #include "vmm/Guest.h"
 
 namespace quanta {
@@ -17,6 +19,18 @@ struct Options {
 	std::vector<std::string> sharedFiles;
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
 	bool prefixOutput = true;
+	bool kvmCheck = false; // --kvm-check: probe every CPU mode and exit
+
+	// Scheduling
+	sched::Policy policy = sched::kDefaultPolicy;
+	Nanos quantum = 10'000'000;
+	std::vector<std::uint64_t> shares; // one per guest
+	std::optional<Nanos> duration;
+	std::size_t stdinVm = 0;           // which VM reads standard input
+
+	// Reporting
+	enum class ReportMode { Auto, Always, Never } report = ReportMode::Auto;
+	std::string statsJsonPath;
 };
 
 struct CommandLine {

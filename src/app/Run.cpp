@@ -1,22 +1,52 @@
 #include "app/Run.h"
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
+#include <fstream>
 #include <unistd.h>
 
+#include "app/Report.h"
 #include "base/Error.h"
 #include "host/Console.h"
 #include "host/Input.h"
 #include "kvm/Kvm.h"
+#include "loop/RunLoop.h"
+#include "loop/StdinReader.h"
 #include "vmm/Machine.h"
 
 namespace quanta {
 
 namespace {
 
-void report(const std::string &vm, const std::string &text)
+// Owns the libev loop. EVFLAG_SIGNALFD makes libev block SIGINT/SIGTERM and
+// read them from a signalfd, so they interrupt KVM_RUN only through the
+// vCPU signal mask and are never lost between two runs.
+class EvLoop {
+public:
+	EvLoop() : loop_(ev_loop_new(EVFLAG_AUTO | EVFLAG_SIGNALFD))
+	{
+		if (!loop_)
+			throw HostError("ev_loop_new", errno ? errno : ENOMEM);
+	}
+	~EvLoop() { ev_loop_destroy(loop_); }
+	EvLoop(const EvLoop &) = delete;
+	EvLoop &operator=(const EvLoop &) = delete;
+	struct ev_loop *get() const { return loop_; }
+
+private:
+	struct ev_loop *loop_;
+};
+
+void writeJson(const std::string &path, const std::string &json)
 {
-	fmt::print(stderr, "quanta: {}: {}\n", vm, text);
+	std::ofstream out(path);
+	out << json;
+	out.flush();
+	if (!out)
+		fmt::print(stderr, "quanta: cannot write {}: {}\n", path, std::strerror(errno));
 }
 
 } // namespace
@@ -28,45 +58,64 @@ int run(const Options &options)
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
 		prepared.push_back(prepareGuest(config));
+	if (!options.statsJsonPath.empty()) {
+		// Fail now, not after a long run, if the report cannot be written.
+		std::ofstream probe(options.statsJsonPath, std::ios::app);
+		if (!probe)
+			throw UsageError(fmt::format("--stats-json: cannot write {}: {}", options.statsJsonPath,
+						     std::strerror(errno)));
+	}
 
 	Kvm kvm;
+	EvLoop loop;
+	// Blocked before any vCPU exists: see KickTimer.h for why.
+	sigset_t blocked;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGTERM);
+	::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+
 	Console console(STDOUT_FILENO, options.prefixOutput);
-	BlockingFdInput stdinInput(STDIN_FILENO);
+	RunLoop *runLoop = nullptr;
+	StdinReader stdinReader(loop.get(), STDIN_FILENO, [&runLoop] {
+		if (runLoop)
+			runLoop->onInput();
+	});
 	NoInput noInput;
-	MachineOptions machineOptions{ options.unknownPorts };
 
 	std::vector<std::unique_ptr<Machine>> machines;
+	MachineOptions machineOptions{ options.unknownPorts };
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
 		std::size_t id = console.addVm(prepared[i].name);
-		// Standard input goes to the first VM; the others see end of input.
-		InputSource &input = i == 0 ? static_cast<InputSource &>(stdinInput) : noInput;
+		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
 							     input, machineOptions));
 	}
 
-	// Until the scheduler lands, guests run one after another.
-	int status = kExitOk;
-	for (std::size_t i = 0; i < machines.size(); ++i) {
-		Machine &machine = *machines[i];
-		for (;;) {
-			ExitOutcome outcome = machine.run();
-			if (outcome.action == ExitAction::Continue || outcome.action == ExitAction::Interrupted)
-				continue;
-			console.flush(i);
-			if (outcome.action == ExitAction::Halt) {
-				report(machine.name(), fmt::format("halted after {} exits", machine.stats().guestExits));
-			} else if (outcome.action == ExitAction::Fault) {
-				report(machine.name(), "stopped: " + outcome.diagnosis);
-				status = kExitGuestFault;
-			} else {
-				// Park cannot happen with blocking input; treat as a fault.
-				report(machine.name(), "stopped: waiting for input that cannot come");
-				status = kExitGuestFault;
-			}
-			break;
-		}
-	}
-	return status;
+	LoopConfig config;
+	config.policy = options.policy;
+	config.quantum = options.quantum;
+	config.weights = options.shares;
+	config.duration = options.duration;
+	RunLoop executive(loop.get(), machines, console, config);
+	runLoop = &executive;
+	RunRecord record = executive.run();
+	runLoop = nullptr;
+
+	RunReport report = buildReport(record, executive.scheduler(), machines);
+	bool showTable = options.report == Options::ReportMode::Always ||
+			 (options.report == Options::ReportMode::Auto && machines.size() > 1);
+	if (showTable)
+		std::fputs(formatReportTable(report).c_str(), stderr);
+	if (!options.statsJsonPath.empty())
+		writeJson(options.statsJsonPath, reportJson(report));
+
+	if (record.stopSignal)
+		return 128 + record.stopSignal;
+	for (const auto &vm : record.vms)
+		if (vm.status == VmStatus::Faulted)
+			return kExitGuestFault;
+	return kExitOk;
 }
 
 } // namespace quanta

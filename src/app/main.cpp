@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "app/KvmCheck.h"
 #include "app/Options.h"
 #include "app/Run.h"
 #include "base/Error.h"
@@ -14,7 +15,7 @@ int main(int argc, char **argv)
 		return cli.exitCode;
 	}
 	try {
-		return run(*cli.options);
+		return cli.options->kvmCheck ? checkKvm() : run(*cli.options);
 	} catch (const UsageError &e) {
 		fmt::print(stderr, "quanta: {}\n", e.what());
 		return kExitUsage;

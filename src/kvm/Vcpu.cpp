@@ -53,6 +53,17 @@ void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2> &entries)
 	kvmIoctl(fd(), uapi::kSetCpuid2, buffer.data(), "KVM_SET_CPUID2", observer_);
 }
 
+void Vcpu::setSignalMask(const sigset_t &mask)
+{
+	// The kernel's sigset is 8 bytes on x86-64, not glibc's 128.
+	constexpr std::uint32_t kKernelSigsetSize = 8;
+	std::uint8_t buffer[sizeof(uapi::SignalMaskHeader) + kKernelSigsetSize];
+	uapi::SignalMaskHeader header{ kKernelSigsetSize };
+	std::memcpy(buffer, &header, sizeof(header));
+	std::memcpy(buffer + sizeof(header), &mask, kKernelSigsetSize);
+	kvmIoctl(fd(), uapi::kSetSignalMask, buffer, "KVM_SET_SIGNAL_MASK", observer_);
+}
+
 int Vcpu::run()
 {
 	if (::ioctl(fd(), KVM_RUN, 0) < 0)

@@ -1,6 +1,7 @@
 // One virtual CPU and its shared kvm_run page.
 #pragma once
 
+#include <csignal>
 #include <linux/kvm.h>
 #include <vector>
 
@@ -24,6 +25,8 @@ public:
 	kvm_sregs sregs() const;
 	void setSregs(const kvm_sregs &sregs);
 	void setCpuid(const std::vector<kvm_cpuid_entry2> &entries);
+	// The signal mask in force while the vCPU runs (KVM_SET_SIGNAL_MASK).
+	void setSignalMask(const sigset_t &mask);
 
 	// Enters the guest. Returns 0 on an exit to handle, or -errno (EINTR
 	// when a signal kicked us out, EAGAIN to retry); never throws because

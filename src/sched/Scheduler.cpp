@@ -11,16 +11,18 @@ namespace quanta::sched {
 namespace {
 
 constexpr unsigned kFixedShift = 64;
+constexpr Int128 kOne = Int128{1} << kFixedShift;
 
-Uint128 toFixed(Nanos ns)
+Int128 toFixed(Nanos ns)
 {
-	return static_cast<Uint128>(static_cast<std::uint64_t>(ns)) << kFixedShift;
+	return static_cast<Int128>(ns) << kFixedShift;
 }
 
 /* Rounds a ns * 2^64 fixed-point value to the nearest ns. */
-Nanos fromFixed(Uint128 fx)
+Nanos fromFixed(Int128 fx)
 {
-	return static_cast<Nanos>((fx + (Uint128{1} << (kFixedShift - 1))) >> kFixedShift);
+	const Int128 half = kOne / 2;
+	return static_cast<Nanos>(fx >= 0 ? (fx + half) / kOne : -((-fx + half) / kOne));
 }
 
 } /* namespace */
@@ -73,14 +75,14 @@ Scheduler::Scheduler(Policy policy, Nanos quantum, std::vector<std::uint64_t> we
 			vm.targetWeight = weights[i];
 			break;
 		}
-		vm.stride = (Uint128{1} << kFixedShift) / weights[i];
+		vm.stride = kOne / static_cast<Int128>(vm.targetWeight);
 		vm.readySince = now;
 		vms_.push_back(vm);
 	}
 
 	for (std::size_t i = 0; i < vms_.size(); ++i) {
-		joinFluid(i);
-		ready_.insert(key(i));
+		runnableWeight_ += vms_[i].targetWeight;
+		enqueue(i);
 	}
 }
 
@@ -132,66 +134,111 @@ void Scheduler::advanceTo(Nanos now)
 	lastNow_ = now;
 }
 
-Scheduler::ReadyKey Scheduler::key(std::size_t vm) const
+Int128 Scheduler::lagFixed(std::size_t vm) const
 {
-	return { policy_ == Policy::Stride ? vms_[vm].pass : Uint128{0}, vm };
+	const Vm &v = vms_[vm];
+	if (v.state == VmState::Ready || v.state == VmState::Running)
+		return static_cast<Int128>(v.targetWeight) * (virtualTime_ - v.pass);
+	return v.frozenLag;
+}
+
+Nanos Scheduler::lagNs(std::size_t vm) const
+{
+	static_cast<void>(at(vm));	/* range check */
+	return fromFixed(lagFixed(vm));
+}
+
+/* Virtual time at which the fluid CPU would have given the VM a full quantum. */
+Int128 Scheduler::deadline(std::size_t vm) const
+{
+	return vms_[vm].pass + static_cast<Int128>(quantum_) * vms_[vm].stride;
+}
+
+/* Puts a VM that became ready into the ready set. */
+void Scheduler::enqueue(std::size_t vm)
+{
+	Vm &v = vms_[vm];
+	v.eligible = false;
+	ready_.insert({ policy_ == Policy::Stride ? v.pass : Int128{0}, vm });
+}
+
+void Scheduler::dequeue(std::size_t vm)
+{
+	Vm &v = vms_[vm];
+	if (v.eligible)
+		eligible_.erase({ deadline(vm), vm });
+	else
+		ready_.erase({ policy_ == Policy::Stride ? v.pass : Int128{0}, vm });
+	v.eligible = false;
 }
 
 /* First ready VM after \a after in id order, wrapping around. */
 std::size_t Scheduler::nextInOrder(std::size_t after) const
 {
-	auto it = ready_.lower_bound({ Uint128{0}, after + 1 });
+	auto it = ready_.lower_bound({ Int128{0}, after + 1 });
 	if (it == ready_.end())
 		it = ready_.begin();
 	return it->second;
 }
 
 /*
- * Global virtual time: the minimum pass of the runnable VMs, or the last
- * such value while none is runnable. Every runnable pass is >= it (passes
- * only grow, and wake() lifts passes to it), so it never decreases.
+ * Earliest eligible virtual deadline first (EEVDF, Stoica et al. 1995). A VM
+ * is eligible once V has caught up with its pass (lag >= 0); among those the
+ * one whose quantum would end first in the fluid model runs. This is the
+ * stride pick (lowest pass, ties by id) refined so that a heavy VM is not
+ * held up behind a crowd of light ones with equal passes, which bounds every
+ * VM's lag to about one quantum. V only grows between removals, so each VM
+ * moves from ready_ to eligible_ at most once per slice: O(log N) amortised.
  */
-void Scheduler::refreshVirtualTime()
+std::size_t Scheduler::pickStride()
 {
-	if (policy_ != Policy::Stride)
-		return;
-
-	std::optional<Uint128> min;
-	if (!ready_.empty())
-		min = ready_.begin()->first;
-	if (running_) {
-		const Uint128 pass = vms_[*running_].pass;
-		min = min ? std::min(*min, pass) : pass;
+	while (!ready_.empty() && ready_.begin()->first <= virtualTime_) {
+		const std::size_t vm = ready_.begin()->second;
+		ready_.erase(ready_.begin());
+		vms_[vm].eligible = true;
+		eligible_.insert({ deadline(vm), vm });
 	}
-	if (min)
-		virtualTime_ = std::max(virtualTime_, *min);
+
+	/* Rounding can leave nobody eligible by a hair: fall back to lowest pass. */
+	if (!eligible_.empty())
+		return eligible_.begin()->second;
+	return ready_.begin()->second;
 }
 
-void Scheduler::joinFluid(std::size_t vm)
+/*
+ * Spreads a leaving VM's lag over the runnable VMs in proportion to their
+ * weights by moving V. V going back would make eligible VMs ineligible
+ * again: re-sort them then (removals only, so rare).
+ */
+void Scheduler::shareLag(Int128 lag)
 {
-	vms_[vm].fluidStart = fluid_;
-	fluidWeight_ += vms_[vm].targetWeight;
-}
+	if (runnableWeight_ == 0) {
+		/*
+		 * Idle: the credit being handed over is what parked VMs owe
+		 * (the lags sum to zero), and nobody is left to repay: clear it.
+		 */
+		for (Vm &v : vms_) {
+			if (v.state == VmState::Parked)
+				v.frozenLag = 0;
+		}
+		return;
+	}
+	if (lag == 0)
+		return;
+	virtualTime_ += lag / static_cast<Int128>(runnableWeight_);
 
-void Scheduler::leaveFluid(std::size_t vm)
-{
-	Vm &v = vms_[vm];
-	v.ideal += static_cast<Uint128>(v.targetWeight) * (fluid_ - v.fluidStart);
-	fluidWeight_ -= v.targetWeight;
-}
-
-Nanos Scheduler::lagNs(std::size_t vm) const
-{
-	const Vm &v = at(vm);
-	Uint128 ideal = v.ideal;
-	if (v.state == VmState::Ready || v.state == VmState::Running)
-		ideal += static_cast<Uint128>(v.targetWeight) * (fluid_ - v.fluidStart);
-	return fromFixed(ideal) - v.stats.ranNs;
+	if (lag < 0) {
+		for (const ReadyKey &k : eligible_) {
+			vms_[k.second].eligible = false;
+			ready_.insert({ vms_[k.second].pass, k.second });
+		}
+		eligible_.clear();
+	}
 }
 
 void Scheduler::observeLag(std::size_t vm)
 {
-	const Nanos lag = lagNs(vm);
+	const Nanos lag = fromFixed(lagFixed(vm));
 	VmStats &s = vms_[vm].stats;
 	s.maxAbsLagNs = std::max(s.maxAbsLagNs, lag < 0 ? -lag : lag);
 }
@@ -201,13 +248,13 @@ std::optional<Pick> Scheduler::pickNext(Nanos now)
 	if (running_)
 		throw std::logic_error("scheduler: pickNext() during a slice");
 	advanceTo(now);
-	if (ready_.empty())
+	if (runnableCount() == 0)
 		return std::nullopt;
 
 	std::size_t vm;
 	switch (policy_) {
 	case Policy::Stride:
-		vm = ready_.begin()->second;
+		vm = pickStride();
 		break;
 	case Policy::Fractional:
 		/* Continue the current run of consecutive quanta, else start the next. */
@@ -227,7 +274,7 @@ std::optional<Pick> Scheduler::pickNext(Nanos now)
 	}
 
 	Vm &v = vms_[vm];
-	ready_.erase(key(vm));
+	dequeue(vm);
 	v.state = VmState::Running;
 	v.stats.waitingNs += now - v.readySince;
 	v.stats.slices++;
@@ -251,9 +298,9 @@ void Scheduler::charge(std::size_t vm, Nanos ranNs)
 		throw std::invalid_argument("scheduler: negative run time");
 
 	v.stats.ranNs += ranNs;
-	v.pass += static_cast<Uint128>(ranNs) * v.stride;
-	/* fluidWeight_ > 0: the running VM itself is in the fluid set. */
-	fluid_ += toFixed(ranNs) / fluidWeight_;
+	v.pass += static_cast<Int128>(ranNs) * v.stride;
+	/* runnableWeight_ > 0: the running VM itself is runnable. */
+	virtualTime_ += toFixed(ranNs) / static_cast<Int128>(runnableWeight_);
 }
 
 void Scheduler::endSlice(std::size_t vm, SliceEnd why, Nanos now)
@@ -266,8 +313,6 @@ void Scheduler::endSlice(std::size_t vm, SliceEnd why, Nanos now)
 	v.stats.wallNs += now - v.sliceStart;
 	v.stats.ends[static_cast<std::size_t>(why)]++;
 	observeLag(vm);
-	/* Capture virtual time while this VM still counts as runnable. */
-	refreshVirtualTime();
 	running_.reset();
 
 	switch (why) {
@@ -287,12 +332,11 @@ void Scheduler::endSlice(std::size_t vm, SliceEnd why, Nanos now)
 	}
 }
 
-/* Takes a ready VM out of the ready set, closing its waiting interval. */
+/* Takes a ready VM out of the ready sets, closing its waiting interval. */
 void Scheduler::leaveReady(std::size_t vm, Nanos now)
 {
 	Vm &v = vms_[vm];
-	refreshVirtualTime();
-	ready_.erase(key(vm));
+	dequeue(vm);
 	v.stats.waitingNs += now - v.readySince;
 	observeLag(vm);
 }
@@ -302,27 +346,45 @@ void Scheduler::toReady(std::size_t vm, Nanos now)
 	Vm &v = vms_[vm];
 	v.state = VmState::Ready;
 	v.readySince = now;
-	ready_.insert(key(vm));
+	enqueue(vm);
 }
 
+/* From Ready or Running (already out of the ready sets). */
 void Scheduler::toParked(std::size_t vm, Nanos now)
 {
 	Vm &v = vms_[vm];
-	leaveFluid(vm);
+	const Int128 lag = lagFixed(vm);
+	runnableWeight_ -= v.targetWeight;
 	v.state = VmState::Parked;
 	v.parkedSince = now;
+
+	/* Credit goes to whoever runs meanwhile; debt stays with the VM. */
+	if (lag > 0 || runnableWeight_ == 0) {
+		v.frozenLag = 0;
+		shareLag(lag);
+	} else {
+		v.frozenLag = lag;
+	}
+
 	/* A parked VM forfeits the rest of its frac run. */
 	if (cursor_ == vm)
 		fracLeft_ = 0;
 }
 
+/* From any live state (already out of the ready sets). */
 void Scheduler::toRemoved(std::size_t vm)
 {
 	Vm &v = vms_[vm];
+	const Int128 lag = lagFixed(vm);
 	if (v.state != VmState::Parked)
-		leaveFluid(vm);
+		runnableWeight_ -= v.targetWeight;
 	v.state = VmState::Removed;
+	v.frozenLag = lag;
 	--live_;
+
+	/* Never repaid nor owed again: the runnable VMs absorb it. */
+	shareLag(lag);
+
 	if (cursor_ == vm)
 		fracLeft_ = 0;
 }
@@ -354,14 +416,13 @@ bool Scheduler::wake(std::size_t vm, Nanos now)
 
 	v.stats.parkedNs += now - v.parkedSince;
 
-	/* No catch-up burst: time not used while parked is not banked. */
-	refreshVirtualTime();
-	v.pass = std::max(v.pass, virtualTime_);
-	const Uint128 ran = toFixed(v.stats.ranNs);
-	if (v.ideal > ran)
-		v.ideal = ran;
-
-	joinFluid(vm);
+	/*
+	 * Rejoin at the current virtual time plus any debt: no catch-up burst
+	 * for the time spent parked, and no escaping a debt by parking.
+	 */
+	v.pass = virtualTime_ - v.frozenLag / static_cast<Int128>(v.targetWeight);
+	v.frozenLag = 0;
+	runnableWeight_ += v.targetWeight;
 	toReady(vm, now);
 	return true;
 }
@@ -408,7 +469,7 @@ VmStats Scheduler::stats(std::size_t vm, Nanos now) const
 		break;
 	}
 
-	s.lagNs = lagNs(vm);
+	s.lagNs = fromFixed(lagFixed(vm));
 	s.maxAbsLagQuanta = static_cast<double>(s.maxAbsLagNs) / static_cast<double>(quantum_);
 	return s;
 }

@@ -33,10 +33,13 @@
 
 namespace quanta::sched {
 
-/* 128-bit fixed point keeps stride passes and fluid shares drift-free. */
-__extension__ using Uint128 = unsigned __int128;
+/*
+ * Signed 128-bit fixed point (ns * 2^64 per unit of weight) keeps virtual
+ * times exact enough for decades of run time and weights up to kMaxWeight.
+ */
+__extension__ using Int128 = __int128;
 
-/* Largest accepted weight: keeps the 2^64 fixed-point products in 128 bits. */
+/* Largest accepted weight: keeps the fixed-point products in 128 bits. */
 inline constexpr std::uint64_t kMaxWeight = std::uint64_t{1} << 32;
 
 struct Pick {
@@ -47,22 +50,28 @@ struct Pick {
 enum class VmState { Ready, Running, Parked, Removed };
 
 /*
- * Lag of VM i (in ns; positive: the VM is owed CPU, negative: it is ahead):
+ * Lag of VM i, in ns (positive: the VM is owed CPU; negative: it is ahead).
  *
- *   lag_i = ideal_i - ran_i
+ * The reference is a fluid (GPS) CPU that shares the CPU time actually
+ * consumed among the runnable (ready or running) VMs in proportion to their
+ * target weights (1 each for io/rr, the reduced quanta for frac, the weight
+ * for stride). With V the fluid service per unit of weight and pass_i = ran_i
+ * / weight_i (both only advanced by charge()):
  *
- * ideal_i is VM i's entitlement in a fluid (GPS) model of the CPU time that
- * was actually consumed: every nanosecond charged to any VM is split among
- * the VMs that were runnable (ready or running) at that moment in proportion
- * to their target weights (1 each for io/rr, the reduced quanta for frac,
- * the weight for stride). A parked or removed VM earns nothing, so lag stays
- * well defined when VMs park or halt, and idle host time does not count.
- * On wake a positive lag (credit) is dropped, mirroring stride's no-catch-up
- * rule; a negative lag (debt) is kept. A removed VM's lag is frozen.
+ *   lag_i = weight_i * (V - pass_i)
  *
- * Lag only rises while a VM waits and only falls while it runs, so it is
- * sampled at every transition of that VM (pick, end of slice, park, remove)
- * and maxAbsLagNs is the exact maximum of |lag_i| over time.
+ * Idle host time counts for nobody. Parking and halting keep it well defined
+ * and zero-sum (sum of lags of runnable VMs = debts of parked VMs >= 0):
+ *  - park: a VM's credit (lag > 0) is forfeited to the runnable VMs in
+ *    proportion to their weights (it was not used, so they used it); its
+ *    debt (lag < 0) is frozen and carried across the park;
+ *  - wake: the VM rejoins with its frozen debt, or 0: no catch-up burst;
+ *  - remove: the VM's lag is frozen for the report and spread over the
+ *    runnable VMs (it will never be repaid or owed).
+ *
+ * Lag only rises while a VM waits and only falls while it runs, so sampling
+ * it at every transition of that VM (pick, end of slice, park, remove) gives
+ * the exact maximum of |lag_i| over time: maxAbsLagNs.
  */
 struct VmStats {
 	Nanos ranNs = 0;	/* sum of charge(): time inside KVM_RUN */
@@ -128,7 +137,10 @@ public:
 	VmState state(std::size_t vm) const;
 	bool isRunnable(std::size_t vm) const;
 	std::optional<std::size_t> running() const { return running_; }
-	std::size_t runnableCount() const { return ready_.size() + (running_ ? 1 : 0); }
+	std::size_t runnableCount() const
+	{
+		return ready_.size() + eligible_.size() + (running_ ? 1 : 0);
+	}
 	std::size_t liveCount() const { return live_; }
 
 	Nanos lagNs(std::size_t vm) const;
@@ -140,28 +152,30 @@ private:
 		std::uint64_t weight;
 		std::uint64_t targetWeight;
 		std::uint64_t quanta;
-		Uint128 stride;		/* 2^64 / weight: pass advance per ns */
-		Uint128 pass = 0;	/* stride's virtual time of this VM */
+		Int128 stride;		/* 2^64 / targetWeight: pass advance per ns */
+		Int128 pass = 0;	/* virtual time of the service received */
+		Int128 frozenLag = 0;	/* lag while parked/removed, ns * 2^64 */
+		bool eligible = false;	/* stride: in eligible_ rather than ready_ */
 		VmState state = VmState::Ready;
-		Uint128 ideal = 0;	/* fluid entitlement of closed periods, ns * 2^64 */
-		Uint128 fluidStart = 0;	/* fluid_ when the open period began */
 		Nanos readySince = 0;
 		Nanos parkedSince = 0;
 		Nanos sliceStart = 0;
 		VmStats stats;
 	};
 
-	using ReadyKey = std::pair<Uint128, std::size_t>;
+	using ReadyKey = std::pair<Int128, std::size_t>;
 
 	Vm &at(std::size_t vm);
 	const Vm &at(std::size_t vm) const;
 	void advanceTo(Nanos now);
-	ReadyKey key(std::size_t vm) const;
+	Int128 lagFixed(std::size_t vm) const;
+	Int128 deadline(std::size_t vm) const;
 	std::size_t nextInOrder(std::size_t after) const;
-	void refreshVirtualTime();
-	void joinFluid(std::size_t vm);
-	void leaveFluid(std::size_t vm);
+	std::size_t pickStride();
+	void shareLag(Int128 lag);
 	void observeLag(std::size_t vm);
+	void enqueue(std::size_t vm);
+	void dequeue(std::size_t vm);
 	void leaveReady(std::size_t vm, Nanos now);
 	void toReady(std::size_t vm, Nanos now);
 	void toParked(std::size_t vm, Nanos now);
@@ -172,19 +186,20 @@ private:
 	std::vector<Vm> vms_;
 
 	/*
-	 * Ready (runnable, not running) VMs ordered by (pass, id). Only stride
-	 * advances passes; for the other policies the key is (0, id), i.e. id
-	 * order, which is what round robin walks.
+	 * Ready (runnable, not running) VMs. For io, rr and frac ready_ is
+	 * keyed (0, id): the id order round robin walks. For stride it holds
+	 * the VMs not yet eligible, keyed (pass, id), and eligible_ those whose
+	 * pass <= V, keyed (virtual deadline, id).
 	 */
 	std::set<ReadyKey> ready_;
+	std::set<ReadyKey> eligible_;
 	std::optional<std::size_t> running_;
 	std::size_t live_;
 	std::size_t cursor_;		/* last VM picked: round robin resumes after it */
 	std::uint64_t fracLeft_ = 0;	/* quanta left in the current frac run */
 
-	Uint128 virtualTime_ = 0;	/* stride: min pass of runnable VMs, monotonic */
-	Uint128 fluid_ = 0;		/* fluid service per unit weight, ns * 2^64 */
-	std::uint64_t fluidWeight_ = 0;	/* target weight of runnable VMs */
+	Int128 virtualTime_ = 0;	/* V: fluid service per unit of weight */
+	std::uint64_t runnableWeight_ = 0;	/* target weight of runnable VMs */
 	Nanos lastNow_;
 };
 

@@ -23,6 +23,7 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 
 	bus_.setUnknownPortPolicy(options.unknownPorts);
 	bus_.attach(QUANTA_PORT_SERIAL, 1, serial_, "serial");
+	bus_.attach(QUANTA_PORT_COUNTER_NEO, 2, work_, "work counter");
 }
 
 ExitOutcome Machine::fault(std::string what)
@@ -73,7 +74,9 @@ ExitOutcome Machine::handleExit()
 			++stats_.ioIn;
 			++count.in;
 		}
-		return handleIo();
+		ExitOutcome outcome = handleIo();
+		outcome.ioExit = true;
+		return outcome;
 	}
 	case KVM_EXIT_HLT:
 		++stats_.hlt;

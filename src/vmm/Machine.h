@@ -8,6 +8,7 @@
 
 #include "devices/PortBus.h"
 #include "devices/Serial.h"
+#include "devices/WorkCounter.h"
 #include "host/Console.h"
 #include "host/Input.h"
 #include "kvm/Kvm.h"
@@ -29,6 +30,7 @@ enum class ExitAction {
 struct ExitOutcome {
 	ExitAction action;
 	std::string diagnosis; // Fault only: one line
+	bool ioExit = false;   // the exit was port I/O (ends the slice under `io`)
 };
 
 struct MachineOptions {
@@ -49,6 +51,7 @@ public:
 	Vcpu &vcpu() { return vcpu_; }
 	kvm_run &runState() { return vcpu_.runState(); }
 	PortBus &bus() { return bus_; }
+	const WorkCounter &work() const { return work_; }
 
 	// One KVM_RUN and the handling of its exit.
 	ExitOutcome run();
@@ -65,6 +68,7 @@ private:
 	Vm vm_;
 	Vcpu vcpu_;
 	Serial serial_;
+	WorkCounter work_;
 	PortBus bus_;
 	ExitStats stats_;
 };

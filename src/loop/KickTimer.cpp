@@ -1,0 +1,86 @@
+#include "loop/KickTimer.h"
+
+#include <cerrno>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/Error.h"
+
+namespace quanta {
+
+namespace {
+
+// Never runs while the mask is in place (see the header); it exists because
+// a signal whose action is "ignore" would be discarded instead of pending.
+void onKick(int) {}
+
+} // namespace
+
+int KickTimer::signal()
+{
+	return SIGRTMIN;
+}
+
+KickTimer::KickTimer()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, signal());
+	if (int err = ::pthread_sigmask(SIG_BLOCK, &set, nullptr))
+		throw HostError("pthread_sigmask", err);
+
+	struct sigaction action {};
+	action.sa_handler = onKick;
+	sigemptyset(&action.sa_mask);
+	if (::sigaction(signal(), &action, nullptr) != 0)
+		throw HostError("sigaction", errno);
+
+	sigevent event{};
+	event.sigev_notify = SIGEV_THREAD_ID;
+	event.sigev_signo = signal();
+	event._sigev_un._tid = static_cast<pid_t>(::syscall(SYS_gettid));
+	if (::timer_create(CLOCK_MONOTONIC, &event, &timer_) != 0)
+		throw HostError("timer_create", errno);
+}
+
+KickTimer::~KickTimer()
+{
+	::timer_delete(timer_);
+	consumePending();
+}
+
+void KickTimer::armAt(Nanos deadline)
+{
+	itimerspec spec{};
+	spec.it_value.tv_sec = deadline / 1'000'000'000;
+	spec.it_value.tv_nsec = deadline % 1'000'000'000;
+	::timer_settime(timer_, TIMER_ABSTIME, &spec, nullptr);
+}
+
+void KickTimer::disarm()
+{
+	itimerspec spec{};
+	::timer_settime(timer_, 0, &spec, nullptr);
+}
+
+bool KickTimer::consumePending()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, signal());
+	timespec zero{};
+	return ::sigtimedwait(&set, nullptr, &zero) == signal();
+}
+
+sigset_t guestRunSignalMask()
+{
+	sigset_t mask;
+	::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+	sigdelset(&mask, KickTimer::signal());
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
+	return mask;
+}
+
+} // namespace quanta
