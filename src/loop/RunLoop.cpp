@@ -109,6 +109,7 @@ void RunLoop::step()
 	if (!pick) {
 		// Nothing can run: sleep in the kernel until input or a signal.
 		ev_idle_stop(loop_, &idle_);
+		lastSliceExit_.reset(); // the next switch starts from idle, not from a VM
 		if (sched_.liveCount() == 0)
 			ev_break(loop_, EVBREAK_ALL);
 		else

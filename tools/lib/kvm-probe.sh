@@ -46,5 +46,14 @@ PY
         KVM_PROBE_WHY="$dev unusable: ${out:-probe failed}"
         return 1
     fi
+    # Creating a VM is not enough either: some KVMs (software or nested
+    # ones) cannot run every CPU mode. With QUANTA_KVM_CHECK set to a quanta
+    # binary, its --kvm-check boots a tiny guest in every mode and page size.
+    if [[ -n ${QUANTA_KVM_CHECK:-} ]]; then
+        if ! out=$("$QUANTA_KVM_CHECK" --kvm-check 2>&1); then
+            KVM_PROBE_WHY="$dev cannot run every CPU mode: $(grep -m1 FAILED <<<"$out" | tr -s ' ' || echo "quanta --kvm-check failed")"
+            return 1
+        fi
+    fi
     return 0
 }
