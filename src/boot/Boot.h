@@ -25,7 +25,7 @@ CpuMode defaultCpuMode(ImageFormat format);
 
 // A real-mode stack lives at the top of the 64 KiB code segment; the image
 // must leave at least this much of the segment free.
-inline constexpr std::uint64_t kRealModeMinStack = 0x400;
+inline constexpr std::uint64_t kRealModeMinStack = QUANTA_MIN_STACK_REAL;
 
 struct BootParams {
 	CpuMode mode = CpuMode::Long;
