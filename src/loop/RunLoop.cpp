@@ -129,7 +129,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 
 	std::optional<Nanos> deadline;
 	Nanos start = monotonicNow();
-	if (pick.budget)
+	// A lone VM has nobody to yield to: no slice timer, no needless kicks.
+	if (pick.budget && sched_.liveCount() > 1)
 		deadline = start + *pick.budget;
 	if (durationDeadline_)
 		deadline = deadline ? std::min(*deadline, *durationDeadline_) : *durationDeadline_;
