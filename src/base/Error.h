@@ -23,7 +23,8 @@ public:
 // A host-side operation failed (open /dev/kvm, an ioctl, mmap...).
 class HostError : public std::runtime_error {
 public:
-	HostError(const std::string &operation, int err);
+	// hint, if any, is appended to the one-line message.
+	HostError(const std::string &operation, int err, const std::string &hint = {});
 	int error() const { return errno_; }
 
 private:

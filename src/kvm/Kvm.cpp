@@ -18,10 +18,10 @@ Kvm::Kvm(const char *path, IoctlObserver observer) : observer_(std::move(observe
 	if (!fd_.valid()) {
 		int err = errno;
 		// The common case deserves a hint, still on one line.
-		const char *hint = err == ENOENT ? " [no KVM on this host: tools/kvm-run runs quanta in the KVM sandbox]"
-				   : err == EACCES ? " [add yourself to the kvm group]"
+		const char *hint = err == ENOENT ? "no KVM on this host; tools/kvm-run runs quanta in the KVM sandbox"
+				   : err == EACCES ? "add yourself to the kvm group"
 						   : "";
-		throw HostError(fmt::format("open {}{}", path, hint), err);
+		throw HostError(fmt::format("open {}", path), err, hint);
 	}
 	if (observer_)
 		observer_(fmt::format("open({})", path), fd_.get());

@@ -1,17 +1,51 @@
 #!/usr/bin/env python3
 """Run quanta against the guest images and check what comes out.
 
-Cases live in a TOML table (cases.toml), kept apart from this code:
+Cases live in TOML tables (cases.toml, sched-cases.toml), kept apart from
+this code; several tables may be given and run as one list:
 
   [[case]]                         one run of quanta
   name = "echo64-line"
-  args = ["-m", "2", "-g", "@GUESTS@/echo64.elf"]  # @QUANTA@, @GUESTS@ substituted
+  args = ["-m", "2", "-g", "@GUESTS@/echo64.elf"]  # @QUANTA@, @GUESTS@, @WORK@ substituted
   stdin = "hi\\n"                  # optional; no stdin means empty input
   expect_stdout = "hi\\n"          # exact bytes (UTF-8 of the string)
   expect_stderr = "(?i)error"      # optional regex, re.search in stderr
   expect_exit = 0
   timeout = 30                     # optional, seconds
   expect_timeout = false           # optional: true = must still run at timeout
+
+Further optional keys (for scheduler, signal and report tests):
+
+  expect_stdout_regex = "(?m)^Neo +\\| "
+                                   # instead of expect_stdout: a regex that must
+                                   # re.search stdout (for output whose length
+                                   # varies, e.g. several VMs stopped by time)
+  hold_stdin = true                # quanta's stdin is a pipe that gets `stdin`
+                                   # (if any) and then stays open, with no more
+                                   # data, until quanta exits: a guest reading
+                                   # it parks
+  send_signal = { after = 2.0, signal = "INT" }
+                                   # send SIGINT (or TERM, HUP, ...) to quanta
+                                   # after this many seconds if still running
+  max_cpu_fraction = 0.1           # (user + sys CPU time of quanta, from
+                                   # wait4's rusage) / wall time must be at
+                                   # most this: a parked VM uses no CPU
+  serial = true                    # run alone, with no other case in
+                                   # parallel (timing-sensitive cases)
+  [[case.expect_json]]             # checks on a JSON file the run wrote
+  file = "stats.json"              # relative to @WORK@
+  path = "vms.0.achieved_share"    # dot-separated keys; list items by index
+  approx = 0.70                    # |value - approx| <= tolerance (needs both)
+  tolerance = 0.02
+  min = 0.5                        # value >= min  (any of these may be
+  max = 0.9                        # value <= max   combined; at least one)
+  equals = "halted"                # value == equals (any JSON value)
+
+@WORK@ is a fresh, empty directory per case: DIR/<case name> under
+--workdir DIR (emptied first and kept afterwards for inspection; the KVM
+sandbox has a private /tmp, so meson passes a directory inside the build
+directory), or a temporary directory removed at the end when --workdir is
+not given.
 
   [[matrix]]                       many cases from one template
   name = "hello64-p{page[p]}-{mem}M"
@@ -22,12 +56,16 @@ Cases live in a TOML table (cases.toml), kept apart from this code:
   mem = [2, 4, 8]
   page = [{p = 4, kind = "4K"}, {p = 2, kind = "2M"}]
 
-Template strings (name, args, stdin, expect_stdout, expect_stderr) are
-Python str.format templates over the axes (so literal braces are doubled);
-a table-valued axis is indexed as {axis[key]}. When there is a `mem` axis
-(MiB) the runner adds {mem_bytes} and {stack_top}, the initial stack pointer
-quanta gives protected/paged/long guests: hex(mem MiB - reserved_size), with
-the top-level key reserved_size (QUANTA_RESERVED_SIZE in quanta/abi.h).
+Template strings (name, args, stdin, expect_stdout, expect_stdout_regex,
+expect_stderr, and the strings in expect_json entries) are Python
+str.format templates over the axes (so literal braces are doubled); a
+table-valued axis is indexed as {axis[key]}. In a matrix the numbers of an
+expect_json entry (approx, tolerance, min, max) may be written as template
+strings, e.g. approx = "{split[a]}", and are converted after formatting.
+When there is a `mem` axis (MiB) the runner adds {mem_bytes} and
+{stack_top}, the initial stack pointer quanta gives protected/paged/long
+guests: hex(mem MiB - reserved_size), with the top-level key reserved_size
+(QUANTA_RESERVED_SIZE in quanta/abi.h).
 
 Prints "PASS name" or "FAIL name: why" per case and a final line
 "N passed, N failed". Exit status 0 iff every case passed and at least one
@@ -42,22 +80,46 @@ import concurrent.futures
 import dataclasses
 import difflib
 import itertools
+import json
+import math
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import tomllib
 
 MIB = 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RESERVED_SIZE = 0x10000  # QUANTA_RESERVED_SIZE
 CASE_KEYS = {"name", "args", "stdin", "expect_stdout", "expect_stderr",
-             "expect_exit", "timeout", "expect_timeout"}
-TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stderr")
+             "expect_exit", "timeout", "expect_timeout",
+             "expect_stdout_regex", "hold_stdin", "send_signal",
+             "max_cpu_fraction", "expect_json", "serial"}
+TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stdout_regex",
+                 "expect_stderr")
+JSON_CHECK_KEYS = {"file", "path", "approx", "tolerance", "min", "max", "equals"}
+JSON_NUMBER_KEYS = ("approx", "tolerance", "min", "max")
 
 
 class CaseError(Exception):
     """The case table itself is wrong."""
+
+
+@dataclasses.dataclass
+class JsonCheck:
+    file: str
+    path: str
+    approx: float | None = None
+    tolerance: float | None = None
+    min: float | None = None
+    max: float | None = None
+    equals: object = None
+    has_equals: bool = False
 
 
 @dataclasses.dataclass
@@ -70,6 +132,65 @@ class Case:
     expect_exit: int | None
     timeout: float
     expect_timeout: bool
+    expect_stdout_regex: str | None = None
+    hold_stdin: bool = False
+    signal_after: float | None = None
+    signal_number: int | None = None
+    max_cpu_fraction: float | None = None
+    expect_json: list[JsonCheck] = dataclasses.field(default_factory=list)
+    serial: bool = False
+
+
+def number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise CaseError(f"{what} must be a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise CaseError(f"{what} must be a number (got {value!r})") from None
+
+
+def make_json_check(d, name: str, i: int) -> JsonCheck:
+    where = f"{name}: expect_json #{i + 1}"
+    if not isinstance(d, dict):
+        raise CaseError(f"{where}: must be a table")
+    unknown = set(d) - JSON_CHECK_KEYS
+    if unknown:
+        raise CaseError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in ("file", "path"):
+        if not isinstance(d.get(key), str) or not d[key]:
+            raise CaseError(f"{where}: missing {key}")
+    if os.path.isabs(d["file"]) or ".." in d["file"].split("/"):
+        raise CaseError(f"{where}: file must be relative to @WORK@")
+    check = JsonCheck(file=d["file"], path=d["path"])
+    for key in JSON_NUMBER_KEYS:
+        if key in d:
+            setattr(check, key, number(d[key], f"{where}: {key}"))
+    if (check.approx is None) != (check.tolerance is None):
+        raise CaseError(f"{where}: approx and tolerance go together")
+    if check.tolerance is not None and check.tolerance < 0:
+        raise CaseError(f"{where}: tolerance must not be negative")
+    if "equals" in d:
+        check.equals, check.has_equals = d["equals"], True
+    if check.approx is None and check.min is None and check.max is None \
+            and not check.has_equals:
+        raise CaseError(f"{where}: needs approx+tolerance, min, max or equals")
+    return check
+
+
+def signal_number(spec, name: str) -> tuple[float, int]:
+    if not isinstance(spec, dict) or set(spec) - {"after", "signal"} \
+            or "after" not in spec:
+        raise CaseError(f"{name}: send_signal must be {{ after = SECONDS, signal = \"INT\" }}")
+    after = number(spec["after"], f"{name}: send_signal.after")
+    sig = spec.get("signal", "INT")
+    if not isinstance(sig, str):
+        raise CaseError(f"{name}: send_signal.signal must be a name like \"INT\"")
+    sig_name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
+    try:
+        return after, int(signal.Signals[sig_name])
+    except KeyError:
+        raise CaseError(f"{name}: unknown signal {sig!r}") from None
 
 
 def make_case(d: dict, where: str) -> Case:
@@ -83,19 +204,23 @@ def make_case(d: dict, where: str) -> Case:
     if not isinstance(args, list) or not all(isinstance(a, (str, int)) for a in args):
         raise CaseError(f"{name}: args must be a list of strings")
     expect_timeout = bool(d.get("expect_timeout", False))
+    if "expect_stdout" in d and "expect_stdout_regex" in d:
+        raise CaseError(f"{name}: expect_stdout and expect_stdout_regex exclude each other")
     if not expect_timeout:
-        for key in ("expect_stdout", "expect_exit"):
-            if key not in d:
-                raise CaseError(f"{name}: missing {key}")
-    if "expect_stderr" in d:
-        try:
-            re.compile(d["expect_stderr"])
-        except re.error as e:
-            raise CaseError(f"{name}: bad expect_stderr regex: {e}") from None
+        if "expect_stdout" not in d and "expect_stdout_regex" not in d:
+            raise CaseError(f"{name}: missing expect_stdout (or expect_stdout_regex)")
+        if "expect_exit" not in d:
+            raise CaseError(f"{name}: missing expect_exit")
+    for key in ("expect_stderr", "expect_stdout_regex"):
+        if key in d:
+            try:
+                re.compile(d[key])
+            except (re.error, TypeError) as e:
+                raise CaseError(f"{name}: bad {key} regex: {e}") from None
     exit_code = d.get("expect_exit")
     if exit_code is not None and not isinstance(exit_code, int):
         raise CaseError(f"{name}: expect_exit must be an integer")
-    return Case(
+    case = Case(
         name=name,
         args=[str(a) for a in args],
         stdin=d.get("stdin"),
@@ -104,7 +229,21 @@ def make_case(d: dict, where: str) -> Case:
         expect_exit=exit_code,
         timeout=float(d.get("timeout", DEFAULT_TIMEOUT)),
         expect_timeout=expect_timeout,
+        expect_stdout_regex=d.get("expect_stdout_regex"),
+        hold_stdin=bool(d.get("hold_stdin", False)),
+        serial=bool(d.get("serial", False)),
     )
+    if "send_signal" in d:
+        case.signal_after, case.signal_number = signal_number(d["send_signal"], name)
+        if case.signal_after >= case.timeout:
+            raise CaseError(f"{name}: send_signal.after must be less than timeout")
+    if "max_cpu_fraction" in d:
+        case.max_cpu_fraction = number(d["max_cpu_fraction"], f"{name}: max_cpu_fraction")
+    checks = d.get("expect_json", [])
+    if not isinstance(checks, list):
+        raise CaseError(f"{name}: expect_json must be an array of tables ([[case.expect_json]])")
+    case.expect_json = [make_json_check(c, name, i) for i, c in enumerate(checks)]
+    return case
 
 
 def expand_matrix(m: dict, reserved_size: int, where: str) -> list[Case]:
@@ -130,6 +269,11 @@ def expand_matrix(m: dict, reserved_size: int, where: str) -> list[Case]:
                     d[key] = d[key].format_map(env)
             d["args"] = [a.format_map(env) if isinstance(a, str) else a
                          for a in d.get("args", [])]
+            if isinstance(d.get("expect_json"), list):
+                d["expect_json"] = [
+                    {k: (v.format_map(env) if isinstance(v, str) and k != "equals" else v)
+                     for k, v in c.items()} if isinstance(c, dict) else c
+                    for c in d["expect_json"]]
         except (KeyError, IndexError, ValueError) as e:
             raise CaseError(f"{where}: bad template ({e!r})") from None
         cases.append(make_case(d, where))
@@ -149,11 +293,19 @@ def load_cases(path: str) -> list[Case]:
         cases += expand_matrix(m, reserved_size, f"{path}: matrix #{i + 1}")
     for i, c in enumerate(doc.get("case", [])):
         cases.append(make_case(c, f"{path}: case #{i + 1}"))
-    seen = set()
-    for c in cases:
-        if c.name in seen:
-            raise CaseError(f"{path}: duplicate case name {c.name}")
-        seen.add(c.name)
+    return cases
+
+
+def load_all(paths: list[str]) -> list[Case]:
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for c in load_cases(path):
+            if c.name in seen:
+                raise CaseError(f"{path}: duplicate case name {c.name}"
+                                + (f" (also in {seen[c.name]})" if seen[c.name] != path else ""))
+            seen[c.name] = path
+            cases.append(c)
     return cases
 
 
@@ -176,65 +328,244 @@ def stdout_diff(want: bytes, got: bytes, limit: int = 20) -> str:
     return "\n".join(out)
 
 
-def tail(b: bytes, n: int = 5) -> str:
+def tail(b: bytes, n: int = 5, label: str = "stderr") -> str:
     lines = show(b).splitlines()[-n:]
-    return "\n".join("    stderr: " + line for line in lines)
+    return "\n".join(f"    {label}: " + line for line in lines)
 
 
-def run_case(case: Case, quanta: str, guests: str) -> tuple[bool, str]:
-    """Returns (passed, message lines after the PASS/FAIL name)."""
-    argv = [quanta] + [a.replace("@QUANTA@", quanta).replace("@GUESTS@", guests)
-                       for a in case.args]
-    stdin = (case.stdin or "").encode()
+def work_dir_name(case_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", case_name) or "_"
+
+
+def lookup(doc, path: str):
+    """doc at a dot-separated path; raises KeyError naming the missing step."""
+    node = doc
+    done = []
+    for step in path.split("."):
+        if isinstance(node, list):
+            try:
+                node = node[int(step)]
+            except (ValueError, IndexError):
+                raise KeyError(f"no item {step!r} in {'.'.join(done) or 'the top'} "
+                               f"(a list of {len(node)})") from None
+        elif isinstance(node, dict):
+            if step not in node:
+                raise KeyError(f"no key {step!r} in {'.'.join(done) or 'the top'} "
+                               f"(keys: {', '.join(sorted(node)[:12])})")
+            node = node[step]
+        else:
+            raise KeyError(f"{'.'.join(done)} is {json.dumps(node)}, not a table or list")
+        done.append(step)
+    return node
+
+
+def check_json(checks: list[JsonCheck], work: str) -> list[str]:
+    problems = []
+    docs: dict[str, object] = {}
+    for c in checks:
+        if c.file not in docs:
+            path = os.path.join(work, c.file)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    docs[c.file] = json.load(f)
+            except FileNotFoundError:
+                docs[c.file] = OSError(f"{c.file} was not written")
+            except (OSError, ValueError) as e:
+                docs[c.file] = OSError(f"{c.file}: cannot read JSON: {e}")
+        doc = docs[c.file]
+        if isinstance(doc, OSError):
+            msg = str(doc)
+            if msg not in problems:
+                problems.append(msg)
+            continue
+        where = f"{c.file}:{c.path}"
+        try:
+            value = lookup(doc, c.path)
+        except KeyError as e:
+            problems.append(f"{where}: {e.args[0]}")
+            continue
+        shown = json.dumps(value)
+        if c.has_equals and value != c.equals:
+            problems.append(f"{where} = {shown}, expected {json.dumps(c.equals)}")
+            continue
+        numeric = (c.approx, c.min, c.max)
+        if all(x is None for x in numeric):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or math.isnan(value):
+            problems.append(f"{where} = {shown}, expected a number")
+            continue
+        if c.approx is not None and abs(value - c.approx) > c.tolerance:
+            problems.append(f"{where} = {value:.6g}, expected {c.approx:g} ± {c.tolerance:g} "
+                            f"(off by {value - c.approx:+.4g})")
+        if c.min is not None and value < c.min:
+            problems.append(f"{where} = {value:.6g}, expected >= {c.min:g}")
+        if c.max is not None and value > c.max:
+            problems.append(f"{where} = {value:.6g}, expected <= {c.max:g}")
+    return problems
+
+
+@dataclasses.dataclass
+class RunResult:
+    returncode: int | None = None   # as Popen: -N when killed by signal N
+    out: bytes = b""
+    err: bytes = b""
+    timed_out: bool = False
+    wall: float = 0.0
+    cpu: float = 0.0                # user + sys seconds of quanta
+    signal_sent: bool = False
+    error: str | None = None
+
+
+def run_process(argv: list[str], case: Case) -> RunResult:
+    """Runs argv with the case's stdin, signal and timeout; reaps it with
+    wait4 for its rusage. A waiter thread blocks in waitid(WNOWAIT) and
+    reaps under a lock, and signals are sent under the same lock, so a
+    signal never reaches a reused pid."""
+    res = RunResult()
+    data = (case.stdin or "").encode()
+    start = time.monotonic()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
     except OSError as e:
-        return False, f": cannot start {argv[0]}: {e}"
-    timed_out = False
-    try:
-        out, err = proc.communicate(stdin, timeout=case.timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        # Ask politely first so quanta can flush, then kill what is left.
-        for sig_fn, grace in ((proc.terminate, 2.0), (proc.kill, 10.0)):
-            sig_fn()
+        res.error = f"cannot start {argv[0]}: {e}"
+        return res
+
+    lock = threading.Lock()
+    done = threading.Event()
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    def reader(stream, key):
+        with stream:
+            while block := stream.read1(65536):
+                chunks[key].append(block)
+
+    def writer():
+        try:
+            if data:
+                proc.stdin.write(data)
+                proc.stdin.flush()
+            if case.hold_stdin:
+                done.wait()
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
             try:
-                out, err = proc.communicate(timeout=grace)
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    def waiter():
+        try:
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+        with lock:
+            _, status, usage = os.wait4(proc.pid, 0)
+            res.wall = time.monotonic() - start
+            res.returncode = os.waitstatus_to_exitcode(status)
+            res.cpu = usage.ru_utime + usage.ru_stime
+            proc.returncode = res.returncode  # so Popen never waits for it again
+            done.set()
+
+    threads = [threading.Thread(target=reader, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=reader, args=(proc.stderr, "err"), daemon=True),
+               threading.Thread(target=writer, daemon=True),
+               threading.Thread(target=waiter, daemon=True)]
+    for t in threads:
+        t.start()
+
+    def send(sig: int) -> bool:
+        with lock:
+            if done.is_set():
+                return False
+            os.kill(proc.pid, sig)
+            return True
+
+    deadline = start + case.timeout
+    if case.signal_after is not None:
+        if not done.wait(max(0.0, start + case.signal_after - time.monotonic())):
+            res.signal_sent = send(case.signal_number)
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        res.timed_out = True
+        # Ask politely first so quanta can flush, then kill what is left.
+        for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 10.0)):
+            send(sig)
+            if done.wait(grace):
                 break
-            except subprocess.TimeoutExpired:
-                continue
         else:
-            return False, ": timed out and could not be killed"
+            res.error = "timed out and could not be killed"
+            return res
+    for t in threads:
+        t.join(timeout=10.0)
+    res.out = b"".join(chunks["out"])
+    res.err = b"".join(chunks["err"])
+    return res
+
+
+def run_case(case: Case, quanta: str, guests: str, workroot: str) -> tuple[bool, str]:
+    """Returns (passed, message lines after the PASS/FAIL name)."""
+    work = os.path.join(workroot, work_dir_name(case.name))
+    try:
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+    except OSError as e:
+        return False, f": cannot create work directory {work}: {e}"
+
+    def subst(a: str) -> str:
+        return a.replace("@QUANTA@", quanta).replace("@GUESTS@", guests).replace("@WORK@", work)
+
+    argv = [quanta] + [subst(a) for a in case.args]
+    r = run_process(argv, case)
+    if r.error:
+        return False, ": " + r.error
 
     problems = []
+    if case.signal_after is not None and not r.signal_sent and not r.timed_out:
+        problems.append(f"exited with {r.returncode} before the signal was due "
+                        f"({case.signal_after:g}s)")
     if case.expect_timeout:
-        if not timed_out:
+        if not r.timed_out:
             problems.append(f"expected to still run after {case.timeout:g}s, "
-                            f"but exited with {proc.returncode}")
-    elif timed_out:
+                            f"but exited with {r.returncode}")
+    elif r.timed_out:
         problems.append(f"timed out after {case.timeout:g}s")
-    elif case.expect_exit is not None and proc.returncode != case.expect_exit:
-        if proc.returncode < 0:
-            problems.append(f"killed by signal {-proc.returncode}, "
+    elif case.expect_exit is not None and r.returncode != case.expect_exit:
+        if r.returncode < 0:
+            problems.append(f"killed by signal {-r.returncode}, "
                             f"expected exit {case.expect_exit}")
         else:
-            problems.append(f"exit {proc.returncode}, expected {case.expect_exit}")
-    if case.expect_stderr is not None and not re.search(case.expect_stderr, show(err)):
+            problems.append(f"exit {r.returncode}, expected {case.expect_exit}")
+    if case.expect_stderr is not None and not re.search(case.expect_stderr, show(r.err)):
         problems.append(f"stderr does not match /{case.expect_stderr}/")
     diff = ""
+    show_stdout = False
     if case.expect_stdout is not None:
         want = case.expect_stdout.encode()
-        if out != want:
+        if r.out != want:
             problems.append("stdout differs")
-            diff = stdout_diff(want, out)
+            diff = stdout_diff(want, r.out)
+    if case.expect_stdout_regex is not None \
+            and not re.search(case.expect_stdout_regex, show(r.out)):
+        problems.append(f"stdout does not match /{case.expect_stdout_regex}/")
+        show_stdout = True
+    if case.max_cpu_fraction is not None and r.wall > 0:
+        fraction = r.cpu / r.wall
+        if fraction > case.max_cpu_fraction:
+            problems.append(f"used {r.cpu:.3f}s CPU in {r.wall:.3f}s wall = "
+                            f"{fraction:.3f}, expected <= {case.max_cpu_fraction:g}")
+    if case.expect_json:
+        problems += check_json(case.expect_json, work)
     if not problems:
         return True, ""
     msg = ": " + "; ".join(problems)
     if diff:
         msg += "\n" + diff
-    if err.strip():
-        msg += "\n" + tail(err)
+    if show_stdout and r.out.strip():
+        msg += "\n" + tail(r.out, 8, "stdout")
+    if r.err.strip():
+        msg += "\n" + tail(r.err, 8 if case.expect_json else 5)
     return False, msg
 
 
@@ -254,11 +585,24 @@ def precondition(quanta: str, guests: str) -> str | None:
     return None
 
 
+def batches(cases: list[Case]) -> list[list[Case]]:
+    """Consecutive non-serial cases share a batch; a serial case is alone."""
+    out: list[list[Case]] = []
+    for c in cases:
+        if c.serial or not out or out[-1][0].serial:
+            out.append([c])
+        else:
+            out[-1].append(c)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cases", help="the case table (cases.toml)")
+    ap.add_argument("cases", nargs="+", help="case tables (cases.toml ...)")
     ap.add_argument("--quanta", help="path of the quanta binary")
     ap.add_argument("--guests", help="directory holding the built guest images")
+    ap.add_argument("--workdir", help="where each case's @WORK@ directory is made "
+                    "(kept); default: a temporary directory, removed at the end")
     ap.add_argument("--filter", help="run only cases whose name matches this regex")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                     help="cases run in parallel (default: CPU count)")
@@ -266,7 +610,7 @@ def main() -> int:
     opts = ap.parse_args()
 
     try:
-        cases = load_cases(opts.cases)
+        cases = load_all(opts.cases)
     except (OSError, tomllib.TOMLDecodeError, CaseError) as e:
         print(f"error: {e}", file=sys.stderr)
         print("0 passed, 1 failed")
@@ -295,6 +639,11 @@ def main() -> int:
         return 1
 
     why = precondition(quanta, guests)
+    if not why and opts.workdir:
+        try:
+            os.makedirs(opts.workdir, exist_ok=True)
+        except OSError as e:
+            why = f"cannot create --workdir {opts.workdir}: {e.strerror}"
     if why:
         print(f"error: {why}", file=sys.stderr)
         for c in cases:
@@ -302,17 +651,27 @@ def main() -> int:
         print(f"0 passed, {len(cases)} failed")
         return 1
 
+    if opts.workdir:
+        workroot, cleanup = os.path.abspath(opts.workdir), None
+    else:
+        workroot = cleanup = tempfile.mkdtemp(prefix="quanta-vm-")
+
     passed = failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        # map() yields in table order, so the report is stable under -j.
-        for case, (ok, msg) in zip(cases, pool.map(
-                lambda c: run_case(c, quanta, guests), cases)):
-            if ok:
-                passed += 1
-                print(f"PASS {case.name}", flush=True)
-            else:
-                failed += 1
-                print(f"FAIL {case.name}{msg}", flush=True)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+            for batch in batches(cases):
+                # map() yields in table order, so the report is stable under -j.
+                for case, (ok, msg) in zip(batch, pool.map(
+                        lambda c: run_case(c, quanta, guests, workroot), batch)):
+                    if ok:
+                        passed += 1
+                        print(f"PASS {case.name}", flush=True)
+                    else:
+                        failed += 1
+                        print(f"FAIL {case.name}{msg}", flush=True)
+    finally:
+        if cleanup:
+            shutil.rmtree(cleanup, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 

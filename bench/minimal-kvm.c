@@ -1,0 +1,192 @@
+/*
+ * minimal-kvm: the smallest useful loop around KVM_RUN, the baseline for
+ * the cost of one I/O exit in quanta (tools/bench).
+ *
+ * One VM, one vCPU, 2 MiB of memory, a flat real-mode image loaded at 0,
+ * CS = DS = ES = SS = 0, IP = 0, SP = 0. The loop calls KVM_RUN, counts
+ * KVM_EXIT_IO exits (OUT only; IN fills the data with 0xff) and stops at
+ * HLT. Only the loop is timed (CLOCK_MONOTONIC just before the first
+ * KVM_RUN and just after the HLT exit), so process start and VM setup are
+ * excluded, as quanta's report excludes them from its wall time.
+ *
+ * Usage: minimal-kvm IMAGE
+ * Prints a readable line and a JSON line on stdout:
+ *   {"exits_io_out": N, "exits_io_in": N, "exits_total": N, "loop_ns": N, "ns_per_exit": X}
+ * Exit status: 0 on HLT, 1 on an unexpected exit, 2 on bad usage or image,
+ * 3 on a KVM error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEM_SIZE (2u << 20)
+#define TSS_ADDR 0xfffbd000u /* as quanta: below 4 GiB, outside guest memory */
+
+static void die_errno(const char *what)
+{
+	fprintf(stderr, "minimal-kvm: %s: %s\n", what, strerror(errno));
+	exit(3);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t load_image(const char *path, uint8_t *mem)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "minimal-kvm: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	size_t total = 0;
+	for (;;) {
+		if (total == MEM_SIZE) {
+			fprintf(stderr, "minimal-kvm: %s: larger than guest memory\n", path);
+			exit(2);
+		}
+		ssize_t n = read(fd, mem + total, MEM_SIZE - total);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "minimal-kvm: %s: %s\n", path, strerror(errno));
+			exit(2);
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+	}
+	close(fd);
+	if (total == 0) {
+		fprintf(stderr, "minimal-kvm: %s: empty image\n", path);
+		exit(2);
+	}
+	return total;
+}
+
+static void real_mode_segment(struct kvm_segment *seg)
+{
+	seg->base = 0;
+	seg->selector = 0;
+	seg->limit = 0xffff;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: minimal-kvm IMAGE\n");
+		return 2;
+	}
+
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die_errno("open /dev/kvm");
+	if (ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		fprintf(stderr, "minimal-kvm: unexpected KVM API version\n");
+		return 3;
+	}
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die_errno("KVM_CREATE_VM");
+	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+	    ioctl(vm, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR) < 0)
+		die_errno("KVM_SET_TSS_ADDR");
+
+	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		die_errno("mmap guest memory");
+	size_t image_size = load_image(argv[1], mem);
+
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = MEM_SIZE,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die_errno("KVM_SET_USER_MEMORY_REGION");
+
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die_errno("KVM_CREATE_VCPU");
+	int mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		die_errno("KVM_GET_VCPU_MMAP_SIZE");
+	struct kvm_run *run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die_errno("mmap kvm_run");
+
+	struct kvm_sregs sregs;
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
+		die_errno("KVM_GET_SREGS");
+	real_mode_segment(&sregs.cs);
+	real_mode_segment(&sregs.ds);
+	real_mode_segment(&sregs.es);
+	real_mode_segment(&sregs.fs);
+	real_mode_segment(&sregs.gs);
+	real_mode_segment(&sregs.ss);
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
+		die_errno("KVM_SET_SREGS");
+
+	struct kvm_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0;
+	regs.rsp = 0;
+	regs.rflags = 0x2;
+	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
+		die_errno("KVM_SET_REGS");
+
+	uint64_t io_out = 0, io_in = 0, total = 0;
+	int status = 0;
+	int64_t start = now_ns();
+	for (;;) {
+		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			die_errno("KVM_RUN");
+		}
+		++total;
+		if (run->exit_reason == KVM_EXIT_IO) {
+			if (run->io.direction == KVM_EXIT_IO_OUT) {
+				++io_out;
+			} else {
+				++io_in;
+				memset((uint8_t *)run + run->io.data_offset, 0xff,
+				       (size_t)run->io.size * run->io.count);
+			}
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_HLT)
+			break;
+		fprintf(stderr, "minimal-kvm: unexpected exit reason %u after %llu exits\n",
+			run->exit_reason, (unsigned long long)total);
+		status = 1;
+		break;
+	}
+	int64_t loop_ns = now_ns() - start;
+
+	uint64_t io = io_out + io_in;
+	double per_exit = io ? (double)loop_ns / (double)io : 0.0;
+	printf("minimal-kvm: image %zu bytes, %llu I/O exits (%llu OUT, %llu IN), %llu exits in all, "
+	       "loop %.3f ms, %.1f ns per I/O exit\n",
+	       image_size, (unsigned long long)io, (unsigned long long)io_out, (unsigned long long)io_in,
+	       (unsigned long long)total, (double)loop_ns / 1e6, per_exit);
+	printf("{\"exits_io_out\": %llu, \"exits_io_in\": %llu, \"exits_total\": %llu, "
+	       "\"loop_ns\": %lld, \"ns_per_exit\": %.1f, \"halted\": %s}\n",
+	       (unsigned long long)io_out, (unsigned long long)io_in, (unsigned long long)total,
+	       (long long)loop_ns, per_exit, status == 0 ? "true" : "false");
+	return status;
+}
