@@ -124,6 +124,7 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	std::string duration;
 	std::string stdinVm;
 	std::string statsJson;
+	std::string seed;
 	bool report = false;
 	bool noReport = false;
 
@@ -155,6 +156,7 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--name", names, "VM names, one per guest in -g order, e.g. Neo,Morpheus");
 	app.add_option("--duration", duration, "stop every VM after this long, e.g. 10s");
 	app.add_option("--stdin", stdinVm, "the VM (by name) that reads standard input (default: the first)");
+	app.add_option("--seed", seed, "seed for the guests' random hypercall, for reproducible runs (default: random)");
 	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
 	app.add_flag("--report", report, "print the report table at exit (default: with several VMs)");
 	app.add_flag("--no-report", noReport, "never print the report table");
@@ -200,6 +202,11 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 				 : report ? Options::ReportMode::Always
 					  : Options::ReportMode::Auto;
 		options.statsJsonPath = statsJson;
+		if (!seed.empty()) {
+			options.seed = parseUnsigned(seed);
+			if (!options.seed)
+				throw UsageError(fmt::format("--seed: '{}' is not a whole number", seed));
+		}
 
 		std::vector<std::string> vmNames = defaultNames(images);
 		if (!names.empty()) {

@@ -27,6 +27,7 @@ struct Options {
 	std::vector<std::uint64_t> shares; // one per guest
 	std::optional<Nanos> duration;
 	std::size_t stdinVm = 0;           // which VM reads standard input
+	std::optional<std::uint64_t> seed; // --seed: reproducible random hypercall
 
 	// Reporting
 	enum class ReportMode { Auto, Always, Never } report = ReportMode::Auto;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "app/Report.h"
@@ -83,9 +84,15 @@ int run(const Options &options)
 	});
 	NoInput noInput;
 
+	std::uint64_t runSeed = 0;
+	if (options.seed)
+		runSeed = *options.seed;
+	else if (::getrandom(&runSeed, sizeof(runSeed), 0) != sizeof(runSeed))
+		throw HostError("getrandom", errno);
+
 	std::vector<std::unique_ptr<Machine>> machines;
-	MachineOptions machineOptions{ options.unknownPorts };
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
+		MachineOptions machineOptions{ options.unknownPorts, deriveSeed(runSeed, i) };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
@@ -113,7 +120,7 @@ int run(const Options &options)
 	if (record.stopSignal)
 		return 128 + record.stopSignal;
 	for (const auto &vm : record.vms)
-		if (vm.status == VmStatus::Faulted)
+		if (vm.status == VmStatus::Faulted || vm.status == VmStatus::Failed)
 			return kExitGuestFault;
 	return kExitOk;
 }

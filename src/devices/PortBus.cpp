@@ -68,7 +68,7 @@ PortBus::Result PortBus::dispatch(kvm_run &run)
 			resumeIndex_ = i;
 			return result;
 		}
-		if (result.status == IoStatus::Error) {
+		if (result.status != IoStatus::Done) {
 			resumeIndex_ = 0;
 			return result;
 		}

@@ -15,6 +15,8 @@ enum class IoStatus {
 	Done,    // access complete
 	Blocked, // would block (no input yet): park the vCPU and retry later
 	Error,   // the guest misused the device: stop this VM
+	Yield,   // done; the guest gives up the rest of its slice
+	Stop,    // done; the guest asked to stop (exit hypercall)
 };
 
 class PortDevice {

@@ -15,6 +15,8 @@ const char *vmStatusName(VmStatus status)
 		return "halted";
 	case VmStatus::Faulted:
 		return "faulted";
+	case VmStatus::Failed:
+		return "failed";
 	case VmStatus::Stopped:
 		return "stopped";
 	}
@@ -183,6 +185,16 @@ void RunLoop::runSlice(const sched::Pick &pick)
 			state.status = VmStatus::Halted;
 			why = sched::SliceEnd::Halt;
 			report(vm, fmt::format("halted after {} exits", machine.stats().guestExits));
+			break;
+		case ExitAction::Exit:
+			state.status = machine.exitStatus().value_or(0) == 0 ? VmStatus::Halted : VmStatus::Failed;
+			state.diagnosis = fmt::format("exit status {}", machine.exitStatus().value_or(0));
+			why = sched::SliceEnd::Halt;
+			report(vm, fmt::format("exited with status {} after {} exits", machine.exitStatus().value_or(0),
+					       machine.stats().guestExits));
+			break;
+		case ExitAction::Yield:
+			why = sched::SliceEnd::Yield;
 			break;
 		case ExitAction::Fault:
 			state.status = VmStatus::Faulted;

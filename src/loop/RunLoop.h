@@ -24,7 +24,14 @@
 
 namespace quanta {
 
-enum class VmStatus { Runnable, Parked, Halted, Faulted, Stopped };
+enum class VmStatus {
+	Runnable,
+	Parked,
+	Halted,  // HLT, or the exit hypercall with status 0
+	Failed,  // the exit hypercall with a non-zero status
+	Faulted, // stopped by quanta with a diagnosis
+	Stopped, // still running when the run ended
+};
 
 const char *vmStatusName(VmStatus status);
 

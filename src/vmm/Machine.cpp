@@ -6,14 +6,17 @@
 
 #include <quanta/abi.h>
 
+#include "base/Clock.h"
 #include "base/Error.h"
 
 namespace quanta {
 
 Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
 		 InputSource &input, const MachineOptions &options)
-	: name_(std::move(guest.name)), memory_(std::move(guest.memory)), vm_(kvm.createVm()),
-	  vcpu_(vm_.createVcpu(0)), serial_(console, consoleId, input)
+	: name_(std::move(guest.name)), memory_(std::move(guest.memory)), console_(console),
+	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()),
+	  vcpu_(vm_.createVcpu(0)), serial_(console, consoleId, input),
+	  assignment_(*this, guest.layout.scratch()), native_(*this, work_, options.seed)
 {
 	vm_.setMemory(*memory_);
 	vcpu_.setCpuid(kvm.supportedCpuid());
@@ -24,6 +27,35 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 	bus_.setUnknownPortPolicy(options.unknownPorts);
 	bus_.attach(QUANTA_PORT_SERIAL, 1, serial_, "serial");
 	bus_.attach(QUANTA_PORT_COUNTER_NEO, 2, work_, "work counter");
+	bus_.attach(AssignmentHypercalls::kBase, AssignmentHypercalls::kCount, assignment_,
+		    "assignment hypercalls");
+	bus_.attach(QUANTA_PORT_HC_BASE, QUANTA_HC_COUNT, native_, "native hypercalls");
+}
+
+Translation Machine::translatePointer(std::uint64_t pointer)
+{
+	kvm_sregs sregs = vcpu_.sregs();
+	PagingState paging = PagingState::fromSregs(sregs);
+	// Outside long mode a pointer is an offset in DS (which is 0 in the flat
+	// protected-mode setup, and the segment base in real mode).
+	std::uint64_t linear = paging.kind == PagingState::Kind::Long ? pointer : sregs.ds.base + pointer;
+	return translate(*memory_, paging, linear);
+}
+
+void Machine::print(std::string_view text)
+{
+	for (char c : text)
+		console_.write(consoleId_, static_cast<std::uint8_t>(c));
+}
+
+void Machine::warn(std::string_view text)
+{
+	fmt::print(stderr, "quanta: {}: {}\n", name_, text);
+}
+
+std::int64_t Machine::uptimeNs() const
+{
+	return monotonicNow() - createdNs_;
 }
 
 ExitOutcome Machine::fault(std::string what)
@@ -111,6 +143,10 @@ ExitOutcome Machine::handleIo()
 		return { ExitAction::Continue, {} };
 	case IoStatus::Blocked:
 		return { ExitAction::Park, {} };
+	case IoStatus::Yield:
+		return { ExitAction::Yield, {} };
+	case IoStatus::Stop:
+		return { ExitAction::Exit, {} };
 	case IoStatus::Error:
 		break;
 	}

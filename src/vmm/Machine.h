@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "devices/AssignmentHypercalls.h"
+#include "devices/GuestContext.h"
+#include "devices/NativeHypercalls.h"
 #include "devices/PortBus.h"
 #include "devices/Serial.h"
 #include "devices/WorkCounter.h"
@@ -24,6 +27,8 @@ enum class ExitAction {
 	Interrupted, // a host signal ended KVM_RUN (slice timer, SIGINT)
 	Park,        // waits for something (input); retry the exit when woken
 	Halt,        // the guest finished (HLT)
+	Exit,        // the guest called the exit hypercall (status in exitStatus)
+	Yield,       // the guest gave up the rest of its slice
 	Fault,       // the guest did something fatal; diagnosis says what
 };
 
@@ -35,9 +40,10 @@ struct ExitOutcome {
 
 struct MachineOptions {
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
+	std::uint64_t seed = 0; // what the random hypercall returns
 };
 
-class Machine {
+class Machine : private GuestContext {
 public:
 	// Creates the VM and vCPU and sets up the boot state; throws HostError.
 	Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
@@ -47,11 +53,12 @@ public:
 
 	const std::string &name() const { return name_; }
 	const ExitStats &stats() const { return stats_; }
-	GuestMemory &memory() { return *memory_; }
+	GuestMemory &memory() override { return *memory_; }
 	Vcpu &vcpu() { return vcpu_; }
 	kvm_run &runState() { return vcpu_.runState(); }
 	PortBus &bus() { return bus_; }
 	const WorkCounter &work() const { return work_; }
+	std::optional<std::uint32_t> exitStatus() const { return native_.exitStatus(); }
 
 	// One KVM_RUN and the handling of its exit.
 	ExitOutcome run();
@@ -59,16 +66,28 @@ public:
 	ExitOutcome retryExit();
 
 private:
+	// GuestContext, for the devices that work on the guest's memory.
+	const ExitStats &exitStats() const override { return stats_; }
+	Translation translatePointer(std::uint64_t pointer) override;
+	void print(std::string_view text) override;
+	void warn(std::string_view text) override;
+	std::int64_t uptimeNs() const override;
+
 	ExitOutcome handleExit();
 	ExitOutcome handleIo();
 	ExitOutcome fault(std::string what);
 
 	std::string name_;
 	std::unique_ptr<GuestMemory> memory_; // outlives vm_, which maps it
+	Console &console_;
+	std::size_t consoleId_;
+	std::int64_t createdNs_;
 	Vm vm_;
 	Vcpu vcpu_;
 	Serial serial_;
 	WorkCounter work_;
+	AssignmentHypercalls assignment_;
+	NativeHypercalls native_;
 	PortBus bus_;
 	ExitStats stats_;
 };

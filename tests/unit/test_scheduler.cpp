@@ -66,7 +66,9 @@ public:
 			break;
 		}
 		case Guest::ExitOften:
-			for (;;) {
+			for (int exits = 0;; ++exits) {
+				/* Without a budget only an I/O exit can end this slice. */
+				REQUIRE_MESSAGE(exits < 100'000, "slice never ended");
 				run_(vm, std::min(uniform(1, kQuantum / 10), deadline - now));
 				if (now >= deadline) {
 					sched.endSlice(vm, SliceEnd::Timer, now);

@@ -40,6 +40,8 @@ Further optional keys (for scheduler, signal and report tests):
   min = 0.5                        # value >= min  (any of these may be
   max = 0.9                        # value <= max   combined; at least one)
   equals = "halted"                # value == equals (any JSON value)
+  relative_to = "wall_ns"          # optional: check value / (the number at this
+                                   # path) instead, e.g. parked_ns / wall_ns
 
 @WORK@ is a fresh, empty directory per case: DIR/<case name> under
 --workdir DIR (emptied first and kept afterwards for inspection; the KVM
@@ -102,7 +104,8 @@ CASE_KEYS = {"name", "args", "stdin", "expect_stdout", "expect_stderr",
              "max_cpu_fraction", "expect_json", "serial"}
 TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stdout_regex",
                  "expect_stderr")
-JSON_CHECK_KEYS = {"file", "path", "approx", "tolerance", "min", "max", "equals"}
+JSON_CHECK_KEYS = {"file", "path", "relative_to", "approx", "tolerance", "min", "max",
+                   "equals"}
 JSON_NUMBER_KEYS = ("approx", "tolerance", "min", "max")
 
 
@@ -114,6 +117,7 @@ class CaseError(Exception):
 class JsonCheck:
     file: str
     path: str
+    relative_to: str | None = None
     approx: float | None = None
     tolerance: float | None = None
     min: float | None = None
@@ -163,6 +167,10 @@ def make_json_check(d, name: str, i: int) -> JsonCheck:
     if os.path.isabs(d["file"]) or ".." in d["file"].split("/"):
         raise CaseError(f"{where}: file must be relative to @WORK@")
     check = JsonCheck(file=d["file"], path=d["path"])
+    if "relative_to" in d:
+        if not isinstance(d["relative_to"], str) or not d["relative_to"]:
+            raise CaseError(f"{where}: relative_to must be a path")
+        check.relative_to = d["relative_to"]
     for key in JSON_NUMBER_KEYS:
         if key in d:
             setattr(check, key, number(d[key], f"{where}: {key}"))
@@ -175,6 +183,8 @@ def make_json_check(d, name: str, i: int) -> JsonCheck:
     if check.approx is None and check.min is None and check.max is None \
             and not check.has_equals:
         raise CaseError(f"{where}: needs approx+tolerance, min, max or equals")
+    if check.relative_to and check.has_equals:
+        raise CaseError(f"{where}: relative_to works with approx, min and max, not equals")
     return check
 
 
@@ -359,6 +369,11 @@ def lookup(doc, path: str):
     return node
 
 
+def is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) \
+        and not math.isnan(value)
+
+
 def check_json(checks: list[JsonCheck], work: str) -> list[str]:
     problems = []
     docs: dict[str, object] = {}
@@ -391,10 +406,21 @@ def check_json(checks: list[JsonCheck], work: str) -> list[str]:
         numeric = (c.approx, c.min, c.max)
         if all(x is None for x in numeric):
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or math.isnan(value):
+        if not is_number(value):
             problems.append(f"{where} = {shown}, expected a number")
             continue
+        if c.relative_to:
+            try:
+                base = lookup(doc, c.relative_to)
+            except KeyError as e:
+                problems.append(f"{c.file}:{c.relative_to}: {e.args[0]}")
+                continue
+            if not is_number(base) or base == 0:
+                problems.append(f"{c.file}:{c.relative_to} = {json.dumps(base)}, "
+                                "expected a non-zero number")
+                continue
+            where = f"{where} / {c.relative_to} ({value:.6g} / {base:.6g})"
+            value = value / base
         if c.approx is not None and abs(value - c.approx) > c.tolerance:
             problems.append(f"{where} = {value:.6g}, expected {c.approx:g} ± {c.tolerance:g} "
                             f"(off by {value - c.approx:+.4g})")
@@ -504,8 +530,10 @@ def run_process(argv: list[str], case: Case) -> RunResult:
     return res
 
 
-def run_case(case: Case, quanta: str, guests: str, workroot: str) -> tuple[bool, str]:
-    """Returns (passed, message lines after the PASS/FAIL name)."""
+def run_case(case: Case, quanta: str, guests: str, workroot: str,
+             measured: dict | None = None) -> tuple[bool, str]:
+    """Returns (passed, message lines after the PASS/FAIL name); fills
+    `measured` (when given) with wall and cpu seconds of the run."""
     work = os.path.join(workroot, work_dir_name(case.name))
     try:
         shutil.rmtree(work, ignore_errors=True)
@@ -518,6 +546,8 @@ def run_case(case: Case, quanta: str, guests: str, workroot: str) -> tuple[bool,
 
     argv = [quanta] + [subst(a) for a in case.args]
     r = run_process(argv, case)
+    if measured is not None:
+        measured.update(wall=r.wall, cpu=r.cpu)
     if r.error:
         return False, ": " + r.error
 

@@ -59,10 +59,13 @@ def main() -> int:
                    if c.approx is not None or c.min is not None or c.max is not None]
         values: dict[str, list[float]] = {f"{c.file}:{c.path}": [] for c in numeric}
         extra: dict[str, list[float]] = {"kick_p99_us": [], "kick_max_us": [],
-                                         "wall_ms": []}
+                                         "wall_ms": [], "cpu_fraction": []}
         results = []
         for _ in range(opts.runs):
-            ok, msg = vm_run.run_case(case, quanta, guests, workroot)
+            measured: dict = {}
+            ok, msg = vm_run.run_case(case, quanta, guests, workroot, measured)
+            if case.max_cpu_fraction is not None and measured.get("wall"):
+                extra["cpu_fraction"].append(measured["cpu"] / measured["wall"])
             results.append("PASS" if ok else "FAIL" + msg.split("\n")[0])
             work = os.path.join(workroot, vm_run.work_dir_name(case.name))
             docs = {}
@@ -71,8 +74,11 @@ def main() -> int:
                     if c.file not in docs:
                         with open(os.path.join(work, c.file)) as f:
                             docs[c.file] = json.load(f)
-                    values[f"{c.file}:{c.path}"].append(vm_run.lookup(docs[c.file], c.path))
-                except (OSError, ValueError, KeyError):
+                    v = vm_run.lookup(docs[c.file], c.path)
+                    if c.relative_to:
+                        v = v / vm_run.lookup(docs[c.file], c.relative_to)
+                    values[f"{c.file}:{c.path}"].append(v)
+                except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
                     pass
             for doc in docs.values():
                 if isinstance(doc, dict) and "kick_latency" in doc:

@@ -68,4 +68,93 @@
 #define QUANTA_SEL_DATA 0x10u
 #define QUANTA_SEL_CODE64 0x18u
 
+/* ---- CS695 assignment hypercalls ------------------------------------------
+ *
+ * HC_numExitsByType writes its text into a ring of slots in the scratch
+ * area and returns the slot's address, so the results of the last
+ * QUANTA_EXITS_TEXT_SLOTS calls stay valid and guest memory is never
+ * touched. Strings printed by HC_printStr are cut at QUANTA_MAX_STRING.
+ */
+#define QUANTA_EXITS_TEXT_SIZE 64u
+#define QUANTA_EXITS_TEXT_SLOTS (QUANTA_RESERVED_SCRATCH_SIZE / QUANTA_EXITS_TEXT_SIZE)
+#define QUANTA_MAX_STRING 4096u
+
+/* ---- Native hypercalls ----------------------------------------------------
+ *
+ * Solo5 style: the guest writes (outl) the 32-bit guest-PHYSICAL address of
+ * the call's argument block to port QUANTA_PORT_HC_BASE + call. quanta
+ * reads the block, does the call and writes the result into the block's
+ * `ret` field. Because a bad block pointer leaves nowhere to write, an inl
+ * from the same port returns the last call's result as well.
+ * Results are 0 or a negative errno-like code below; on success some calls
+ * return a count in `ret` (QUANTA_HC_WRITE: bytes written).
+ */
+#define QUANTA_ABI_VERSION 1u
+
+#define QUANTA_HC_VERSION 0u /* struct quanta_hc_version */
+#define QUANTA_HC_EXIT 1u    /* struct quanta_hc_exit: stop this VM with a status */
+#define QUANTA_HC_YIELD 2u   /* struct quanta_hc_yield: give up the rest of the slice */
+#define QUANTA_HC_CLOCK 3u   /* struct quanta_hc_clock: monotonic ns */
+#define QUANTA_HC_WORK 4u    /* struct quanta_hc_work: add to the work counter */
+#define QUANTA_HC_RANDOM 5u  /* struct quanta_hc_random: 64-bit seed (--seed) */
+#define QUANTA_HC_WRITE 6u   /* struct quanta_hc_write: a buffer to the console */
+#define QUANTA_HC_COUNT 16u  /* ports reserved: QUANTA_PORT_HC_BASE .. +15 */
+
+#define QUANTA_OK 0
+#define QUANTA_EFAULT (-14)  /* a pointer or buffer outside guest memory */
+#define QUANTA_EINVAL (-22)  /* a bad argument (e.g. unknown flags) */
+#define QUANTA_ENOSYS (-38)  /* no such call */
+#define QUANTA_E2BIG (-7)    /* a length over the call's limit */
+
+/* Guest-physical addresses are 32-bit in blocks so 32-bit guests share them. */
+typedef uint32_t quanta_gpa_t;
+
+struct quanta_hc_version {
+	uint32_t version; /* out: QUANTA_ABI_VERSION */
+	int32_t ret;
+};
+
+struct quanta_hc_exit {
+	uint32_t status; /* in: 0 = success */
+	int32_t ret;
+};
+
+struct quanta_hc_yield {
+	uint32_t reserved;
+	int32_t ret;
+};
+
+struct quanta_hc_clock {
+	uint64_t ns; /* out: CLOCK_MONOTONIC ns since this VM started */
+	int32_t ret;
+	uint32_t reserved;
+};
+
+struct quanta_hc_work {
+	uint64_t units; /* in: work done since the last report */
+	int32_t ret;
+	uint32_t reserved;
+};
+
+struct quanta_hc_random {
+	uint64_t seed; /* out: per-VM seed; fixed by --seed, else from getrandom */
+	int32_t ret;
+	uint32_t reserved;
+};
+
+struct quanta_hc_write {
+	quanta_gpa_t buffer; /* in: guest-physical address */
+	uint32_t length;     /* in: at most QUANTA_MAX_STRING */
+	int32_t ret;         /* out: bytes written or an error */
+	uint32_t reserved;
+};
+
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_version) == 8, "ABI: quanta_hc_version");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_exit) == 8, "ABI: quanta_hc_exit");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_yield) == 8, "ABI: quanta_hc_yield");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_clock) == 16, "ABI: quanta_hc_clock");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_work) == 16, "ABI: quanta_hc_work");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_random) == 16, "ABI: quanta_hc_random");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_write) == 16, "ABI: quanta_hc_write");
+
 #endif /* QUANTA_ABI_H */

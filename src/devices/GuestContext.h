@@ -1,0 +1,33 @@
+// What a device that works on the guest's behalf (hypercalls, files,
+// channels) may ask of its VM, and nothing more: memory through checked
+// accessors, pointer translation with the guest's paging state, the exit
+// counters, and the VM's console and log.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "memory/GuestMemory.h"
+#include "memory/PageWalk.h"
+#include "vmm/ExitStats.h"
+
+namespace quanta {
+
+class GuestContext {
+public:
+	virtual ~GuestContext() = default;
+
+	virtual GuestMemory &memory() = 0;
+	virtual const ExitStats &exitStats() const = 0;
+	// A guest pointer (segment-relative in real and protected mode) to a
+	// guest-physical address, through the vCPU's current page tables.
+	virtual Translation translatePointer(std::uint64_t pointer) = 0;
+	// Text as this VM's console output.
+	virtual void print(std::string_view text) = 0;
+	// One diagnostic line on stderr naming the VM.
+	virtual void warn(std::string_view text) = 0;
+	// Nanoseconds since the VM was created.
+	virtual std::int64_t uptimeNs() const = 0;
+};
+
+} // namespace quanta

@@ -1,0 +1,43 @@
+// quanta's own hypercalls (ports QUANTA_PORT_HC_BASE + call): one outl of
+// the guest-physical address of an argument block per call, results in the
+// block's `ret` (and from an inl on the same port). See docs/guest-abi.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "devices/GuestContext.h"
+#include "devices/PortBus.h"
+#include "devices/WorkCounter.h"
+
+namespace quanta {
+
+class NativeHypercalls : public PortDevice {
+public:
+	// seed: the per-VM seed the random call hands out.
+	NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed);
+
+	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
+	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
+	std::string lastError() const override { return error_; }
+
+	// Set when the guest called exit.
+	std::optional<std::uint32_t> exitStatus() const { return exitStatus_; }
+
+private:
+	template<typename Block, typename Handler>
+	IoStatus call(GuestPhysAddr block, Handler handler);
+
+	GuestContext &guest_;
+	WorkCounter &work_;
+	std::uint64_t seed_;
+	std::int32_t lastResult_ = 0;
+	std::optional<std::uint32_t> exitStatus_;
+	std::string error_;
+};
+
+// Derives VM i's seed from a run seed (splitmix64), so --seed N reproduces
+// every VM's random stream and different VMs get different streams.
+std::uint64_t deriveSeed(std::uint64_t runSeed, std::size_t vm);
+
+} // namespace quanta
