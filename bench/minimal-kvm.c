@@ -9,11 +9,15 @@
  * KVM_RUN and just after the HLT exit), so process start and VM setup are
  * excluded, as quanta's report excludes them from its wall time.
  *
- * Usage: minimal-kvm [--signal-mask] IMAGE
- * --signal-mask does what quanta does for its kick: block SIGRTMIN, SIGINT
- * and SIGTERM in the thread and unblock them only inside KVM_RUN
- * (KVM_SET_SIGNAL_MASK), so the kernel swaps the signal mask on every
- * KVM_RUN. It isolates that part of quanta's per-exit cost.
+ * Usage: minimal-kvm [--signal-mask] [--timed] IMAGE
+ * Two options add one part of quanta's per-exit mechanics each, to show
+ * where a difference comes from (the plain loop is the baseline):
+ *   --signal-mask  what quanta does for its kick: block SIGRTMIN, SIGINT and
+ *                  SIGTERM in the thread and unblock them only inside
+ *                  KVM_RUN (KVM_SET_SIGNAL_MASK), so the kernel swaps the
+ *                  signal mask on every KVM_RUN;
+ *   --timed        read CLOCK_MONOTONIC before and after every KVM_RUN, as
+ *                  quanta does to charge guest time.
  * Prints a readable line and a JSON line on stdout:
  *   {"exits_io_out": N, "exits_io_in": N, "exits_total": N, "loop_ns": N, "ns_per_exit": X}
  * Exit status: 0 on HLT, 1 on an unexpected exit, 2 on bad usage or image,
@@ -117,14 +121,19 @@ static void real_mode_segment(struct kvm_segment *seg)
 
 int main(int argc, char **argv)
 {
-	int signal_mask = 0;
-	if (argc == 3 && strcmp(argv[1], "--signal-mask") == 0) {
-		signal_mask = 1;
+	int signal_mask = 0, timed = 0;
+	while (argc > 2) {
+		if (strcmp(argv[1], "--signal-mask") == 0)
+			signal_mask = 1;
+		else if (strcmp(argv[1], "--timed") == 0)
+			timed = 1;
+		else
+			break;
 		--argc;
 		++argv;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: minimal-kvm [--signal-mask] IMAGE\n");
+		fprintf(stderr, "usage: minimal-kvm [--signal-mask] [--timed] IMAGE\n");
 		return 2;
 	}
 
@@ -191,10 +200,15 @@ int main(int argc, char **argv)
 		die_errno("KVM_SET_REGS");
 
 	uint64_t io_out = 0, io_in = 0, total = 0;
+	int64_t in_run_ns = 0; /* --timed: the sum of the KVM_RUN intervals */
 	int status = 0;
 	int64_t start = now_ns();
 	for (;;) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+		int64_t t0 = timed ? now_ns() : 0;
+		int rc = ioctl(vcpu, KVM_RUN, 0);
+		if (timed)
+			in_run_ns += now_ns() - t0;
+		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			die_errno("KVM_RUN");
@@ -221,13 +235,15 @@ int main(int argc, char **argv)
 
 	uint64_t io = io_out + io_in;
 	double per_exit = io ? (double)loop_ns / (double)io : 0.0;
-	printf("minimal-kvm%s: image %zu bytes, %llu I/O exits (%llu OUT, %llu IN), %llu exits in all, "
+	printf("minimal-kvm%s%s: image %zu bytes, %llu I/O exits (%llu OUT, %llu IN), %llu exits in all, "
 	       "loop %.3f ms, %.1f ns per I/O exit\n",
-	       signal_mask ? " --signal-mask" : "", image_size, (unsigned long long)io, (unsigned long long)io_out, (unsigned long long)io_in,
+	       signal_mask ? " --signal-mask" : "", timed ? " --timed" : "", image_size, (unsigned long long)io, (unsigned long long)io_out, (unsigned long long)io_in,
 	       (unsigned long long)total, (double)loop_ns / 1e6, per_exit);
 	printf("{\"exits_io_out\": %llu, \"exits_io_in\": %llu, \"exits_total\": %llu, "
-	       "\"loop_ns\": %lld, \"ns_per_exit\": %.1f, \"signal_mask\": %s, \"halted\": %s}\n",
+	       "\"loop_ns\": %lld, \"ns_per_exit\": %.1f, \"in_run_ns\": %lld, \"signal_mask\": %s, \"timed\": %s, "
+	       "\"halted\": %s}\n",
 	       (unsigned long long)io_out, (unsigned long long)io_in, (unsigned long long)total,
-	       (long long)loop_ns, per_exit, signal_mask ? "true" : "false", status == 0 ? "true" : "false");
+	       (long long)loop_ns, per_exit, (long long)in_run_ns, signal_mask ? "true" : "false",
+	       timed ? "true" : "false", status == 0 ? "true" : "false");
 	return status;
 }

@@ -18,9 +18,11 @@ latency (p50/p99/max), all taken from quanta's --stats-json report.
 And the cost of one I/O exit: ioloop16.bin (20000 OUTs, then HLT) under
 bench/minimal-kvm (its timed KVM_RUN loop / exits) and under quanta (the
 report's wall_ns, which excludes process start and VM setup, / exits),
-alternating, --reps times each; medians and their ratio. A third variant,
-minimal-kvm --signal-mask, adds only quanta's KVM_SET_SIGNAL_MASK, to show
-how much of the difference that accounts for.
+alternating, --reps times each; medians and their ratio. Two more variants
+add one piece of quanta's per-exit mechanics each to the minimal loop, to
+show where a difference comes from: --signal-mask (quanta's
+KVM_SET_SIGNAL_MASK) and --signal-mask --timed (plus two CLOCK_MONOTONIC
+reads around every KVM_RUN, as quanta charges guest time).
 
 This is a benchmark, not a test: it only fails (exit 1) when a run does not
 produce its report or the exit counts are wrong.
@@ -138,8 +140,8 @@ def sched_runs(opts, log):
     return results, weights
 
 
-def run_minimal(minimal, image, signal_mask):
-    cmd = [minimal] + (["--signal-mask"] if signal_mask else []) + [image]
+def run_minimal(minimal, image, flags):
+    cmd = [minimal] + flags + [image]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=600)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
@@ -171,8 +173,10 @@ def exit_cost(opts, log):
     json_path = Path(opts.work) / "runs" / "ioloop16.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     variants = {
-        "minimal": lambda: run_minimal(opts.minimal, image, False),
-        "minimal_sigmask": lambda: run_minimal(opts.minimal, image, True),
+        "minimal": lambda: run_minimal(opts.minimal, image, []),
+        "minimal_sigmask": lambda: run_minimal(opts.minimal, image, ["--signal-mask"]),
+        "minimal_sigmask_timed": lambda: run_minimal(opts.minimal, image,
+                                                     ["--signal-mask", "--timed"]),
         "quanta": lambda: run_quanta_io(opts, image, json_path),
     }
     log(f"bench: I/O exit cost, {opts.reps} repetitions of each (alternating) ...")
@@ -195,6 +199,8 @@ def exit_cost(opts, log):
     base = out["minimal"]["ns_per_exit_median"]
     out["ratio_quanta_to_minimal"] = out["quanta"]["ns_per_exit_median"] / base
     out["ratio_sigmask_to_minimal"] = out["minimal_sigmask"]["ns_per_exit_median"] / base
+    out["ratio_sigmask_timed_to_minimal"] = (
+        out["minimal_sigmask_timed"]["ns_per_exit_median"] / base)
     # Per repetition (runs next to each other), the median of the ratios.
     out["ratio_quanta_to_minimal_paired_median"] = statistics.median(
         qr["ns_per_exit"] / mr["ns_per_exit"] for qr, mr in zip(q, samples["minimal"]))
@@ -210,8 +216,9 @@ def print_tables(result):
     t = result["targets"]
     print(f"quanta scheduler benchmark: {result['seconds']} s per run, quantum "
           f"{result['quantum_ms']} ms, CPU-bound real-mode guests (neo-spin16/morpheus-spin16)")
-    print(f"kernel {result['host']['kernel']}, CPU {result['host']['cpu']}, "
-          f"{result['host']['cpus']} CPU(s)")
+    h = result["host"]
+    print(f"kernel {h['kernel']}, CPU {h['cpu']}, {h['cpus']} CPU(s), "
+          f"clocksource {h['clocksource']}")
     print(f"16 random weights (seed {result['seed']}): {','.join(map(str, result['weights16']))}")
     print()
     hdr = (f"{'policy':<7} {'scenario':<10} {'max|err|':>9} {'mean|err|':>9} {'maxlag':>7} "
@@ -244,6 +251,7 @@ def print_tables(result):
     print(f"  {'variant':<26} {'median':>10} {'min':>10} {'max':>10}")
     labels = {"minimal": "minimal-kvm (C loop)",
               "minimal_sigmask": "minimal-kvm --signal-mask",
+              "minimal_sigmask_timed": "  ... --signal-mask --timed",
               "quanta": "quanta (wall_ns / exits)"}
     for name, label in labels.items():
         v = e[name]
@@ -253,8 +261,9 @@ def print_tables(result):
           f"(median), overhead {e['quanta']['overhead_pct_median']:.2f}% of wall, "
           f"{e['quanta']['kicks']} kicks")
     print(f"  ratio quanta / minimal: {e['ratio_quanta_to_minimal']:.3f} (medians), "
-          f"{e['ratio_quanta_to_minimal_paired_median']:.3f} (median of paired runs); "
-          f"signal mask alone: {e['ratio_sigmask_to_minimal']:.3f}")
+          f"{e['ratio_quanta_to_minimal_paired_median']:.3f} (median of paired runs)")
+    print(f"  minimal + signal mask: {e['ratio_sigmask_to_minimal']:.3f}, "
+          f"+ signal mask + clock reads: {e['ratio_sigmask_timed_to_minimal']:.3f}")
     print()
     print(f"targets (real KVM): |err| <= {t['error_pp']} pp per VM, max lag <= 1 quantum + kick "
           f"latency, overhead <= {t['overhead_pct']}%, exit cost <= {t['exit_ratio']}x minimal")
@@ -269,8 +278,13 @@ def host_info():
                 break
     except OSError:
         pass
+    try:
+        clocksource = Path("/sys/devices/system/clocksource/clocksource0/"
+                           "current_clocksource").read_text().strip()
+    except OSError:
+        clocksource = "?"
     return {"kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
-            "kvm": os.environ.get("QUANTA_BENCH_KVM", "")}
+            "clocksource": clocksource}
 
 
 def main():

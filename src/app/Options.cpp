@@ -53,6 +53,31 @@ std::vector<std::string> splitList(const std::string &text)
 	}
 }
 
+std::uint64_t parseSize(const std::string &option, const std::string &text)
+{
+	std::uint64_t multiplier = 1;
+	std::string digits = text;
+	if (!digits.empty()) {
+		switch (digits.back()) {
+		case 'K':
+			multiplier = 1ull << 10;
+			break;
+		case 'M':
+			multiplier = 1ull << 20;
+			break;
+		case 'G':
+			multiplier = 1ull << 30;
+			break;
+		}
+		if (multiplier != 1)
+			digits.pop_back();
+	}
+	auto value = parseUnsigned(digits);
+	if (!value || *value == 0 || *value > (1ull << 62) / multiplier)
+		throw UsageError(fmt::format("{}: '{}' is not a size (e.g. 4096, 64K, 16M)", option, text));
+	return *value * multiplier;
+}
+
 Nanos parseDurationOption(const std::string &option, const std::string &text)
 {
 	auto value = parseDuration(text);
@@ -125,6 +150,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	std::string stdinVm;
 	std::string statsJson;
 	std::string seed;
+	std::string filesDir = ".";
+	std::string fileMaxSize = "64M";
 	bool report = false;
 	bool noReport = false;
 
@@ -137,6 +164,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("-g,--guest", images, "guest images (ELF32, ELF64 or flat binary), one VM each")
 		->expected(1, -1);
 	app.add_option("-f,--file", files, "files shared with every guest")->expected(1, -1);
+	app.add_option("--files-dir", filesDir, "where guests' new local files (NAME.local<ID>) are created (default .)");
+	app.add_option("--file-max-size", fileMaxSize, "largest size a guest may grow a file to: bytes, or with K, M, G (default 64M)");
 	app.add_option("--mode", mode,
 		       "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected)")
 		->check(CLI::IsMember({ "real", "protected", "paged", "long" }));
@@ -192,6 +221,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 								: UnknownPortPolicy::Fault;
 		options.prefixOutput = !noPrefix;
 		options.sharedFiles = files;
+		options.filesDir = filesDir;
+		options.fileMaxSize = parseSize("--file-max-size", fileMaxSize);
 		options.policy = *sched::parsePolicy(policy);
 		options.quantum = parseDurationOption("--quantum", quantum);
 		if (!duration.empty())

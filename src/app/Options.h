@@ -17,6 +17,8 @@ namespace quanta {
 struct Options {
 	std::vector<GuestConfig> guests;
 	std::vector<std::string> sharedFiles;
+	std::string filesDir = ".";               // where guests' new local files go
+	std::uint64_t fileMaxSize = 64ull << 20;  // a guest file may not grow past this
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
 	bool prefixOutput = true;
 	bool kvmCheck = false; // --kvm-check: probe every CPU mode and exit

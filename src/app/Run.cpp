@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/Report.h"
 #include "base/Error.h"
+#include "files/FileStore.h"
 #include "host/Console.h"
 #include "host/Input.h"
 #include "kvm/Kvm.h"
@@ -67,6 +69,13 @@ int run(const Options &options)
 						     std::strerror(errno)));
 	}
 
+	struct stat dirStat;
+	if (::stat(options.filesDir.c_str(), &dirStat) != 0 || !S_ISDIR(dirStat.st_mode))
+		throw UsageError(fmt::format("--files-dir {}: not a directory", options.filesDir));
+	FileLimits limits;
+	limits.maxFileSize = options.fileMaxSize;
+	FileStore files(options.sharedFiles, options.filesDir, limits);
+
 	Kvm kvm;
 	EvLoop loop;
 	// Blocked before any vCPU exists: see KickTimer.h for why.
@@ -92,7 +101,8 @@ int run(const Options &options)
 
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
-		MachineOptions machineOptions{ options.unknownPorts, deriveSeed(runSeed, i) };
+		MachineOptions machineOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files,
+					       static_cast<unsigned>(i + 1) };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,

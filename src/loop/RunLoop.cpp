@@ -208,6 +208,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 		break;
 	}
 
+	if (why == sched::SliceEnd::Halt || why == sched::SliceEnd::Fault)
+		machine.release();
 	if (deadline) {
 		kick_.disarm();
 		kick_.consumePending(); // a kick that raced with another exit

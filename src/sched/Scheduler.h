@@ -17,6 +17,18 @@
  *
  * park(), wake() and remove() may be called for any VM between slices, and
  * for the running VM (then they end its slice as Park or Halt).
+ *
+ * Policies (VMs are numbered 0..N-1; ties always go to the lower id):
+ *  - io:     round robin; a slice lasts until the VM's next I/O exit.
+ *  - rr:     round robin; one quantum per slice.
+ *  - frac:   round robin over runs of quantaPerCycle(i) consecutive
+ *            one-quantum slices (70,30 -> A x7, B x3). A yield uses up only
+ *            its own quantum; parking forfeits the rest of the run.
+ *  - stride: proportional share of the charged nanoseconds. pass_i advances
+ *            by ran / weight_i, the global virtual time V by ran / (sum of
+ *            runnable weights). The pick is the earliest virtual deadline
+ *            (pass_i + quantum / weight_i) among VMs with pass_i <= V
+ *            (EEVDF), which keeps every lag within about one quantum.
  */
 #pragma once
 
@@ -55,11 +67,13 @@ enum class VmState { Ready, Running, Parked, Removed };
  * The reference is a fluid (GPS) CPU that shares the CPU time actually
  * consumed among the runnable (ready or running) VMs in proportion to their
  * target weights (1 each for io/rr, the reduced quanta for frac, the weight
- * for stride). With V the fluid service per unit of weight and pass_i = ran_i
- * / weight_i (both only advanced by charge()):
+ * for stride). With V the fluid service per unit of weight and pass_i the
+ * VM's service per unit of weight (ran_i / weight_i, plus the adjustments
+ * below), for a runnable VM:
  *
  *   lag_i = weight_i * (V - pass_i)
  *
+ * For stride this is exactly the quantity the pick is driven by.
  * Idle host time counts for nobody. Parking and halting keep it well defined
  * and zero-sum (sum of lags of runnable VMs = debts of parked VMs >= 0):
  *  - park: a VM's credit (lag > 0) is forfeited to the runnable VMs in

@@ -30,6 +30,16 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 	bus_.attach(AssignmentHypercalls::kBase, AssignmentHypercalls::kCount, assignment_,
 		    "assignment hypercalls");
 	bus_.attach(QUANTA_PORT_HC_BASE, QUANTA_HC_COUNT, native_, "native hypercalls");
+	if (options.files) {
+		files_ = std::make_unique<FileDevice>(static_cast<GuestContext &>(*this), *options.files, options.guestId);
+		bus_.attach(QUANTA_PORT_FILE, 1, *files_, "files");
+	}
+}
+
+void Machine::release()
+{
+	if (files_)
+		files_->files().closeAll();
 }
 
 Translation Machine::translatePointer(std::uint64_t pointer)

@@ -12,6 +12,7 @@
 #include "devices/PortBus.h"
 #include "devices/Serial.h"
 #include "devices/WorkCounter.h"
+#include "files/FileDevice.h"
 #include "host/Console.h"
 #include "host/Input.h"
 #include "kvm/Kvm.h"
@@ -41,6 +42,8 @@ struct ExitOutcome {
 struct MachineOptions {
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
 	std::uint64_t seed = 0; // what the random hypercall returns
+	const FileStore *files = nullptr; // shared and local files (port 0x278)
+	unsigned guestId = 1;             // 1-based position in -g: names .local<ID> files
 };
 
 class Machine : private GuestContext {
@@ -59,6 +62,9 @@ public:
 	PortBus &bus() { return bus_; }
 	const WorkCounter &work() const { return work_; }
 	std::optional<std::uint32_t> exitStatus() const { return native_.exitStatus(); }
+
+	// The guest stopped for good: its files are synced and closed.
+	void release();
 
 	// One KVM_RUN and the handling of its exit.
 	ExitOutcome run();
@@ -88,6 +94,7 @@ private:
 	WorkCounter work_;
 	AssignmentHypercalls assignment_;
 	NativeHypercalls native_;
+	std::unique_ptr<FileDevice> files_;
 	PortBus bus_;
 	ExitStats stats_;
 };

@@ -26,10 +26,16 @@ Further optional keys (for scheduler, signal and report tests):
                                    # it parks
   send_signal = { after = 2.0, signal = "INT" }
                                    # send SIGINT (or TERM, HUP, ...) to quanta
-                                   # after this many seconds if still running
+                                   # after this many seconds if still running;
+                                   # with after_stdout = "regex" the seconds
+                                   # count from when stdout first matches it
+                                   # (quanta's start-up time varies a lot in
+                                   # the sandbox)
   max_cpu_fraction = 0.1           # (user + sys CPU time of quanta, from
                                    # wait4's rusage) / wall time must be at
                                    # most this: a parked VM uses no CPU
+  min_cpu_fraction = 0.7           # ... at least this (the control: guest
+                                   # time counts, a spinning VM shows)
   serial = true                    # run alone, with no other case in
                                    # parallel (timing-sensitive cases)
   [[case.expect_json]]             # checks on a JSON file the run wrote
@@ -101,7 +107,7 @@ DEFAULT_RESERVED_SIZE = 0x10000  # QUANTA_RESERVED_SIZE
 CASE_KEYS = {"name", "args", "stdin", "expect_stdout", "expect_stderr",
              "expect_exit", "timeout", "expect_timeout",
              "expect_stdout_regex", "hold_stdin", "send_signal",
-             "max_cpu_fraction", "expect_json", "serial"}
+             "max_cpu_fraction", "min_cpu_fraction", "expect_json", "serial"}
 TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stdout_regex",
                  "expect_stderr")
 JSON_CHECK_KEYS = {"file", "path", "relative_to", "approx", "tolerance", "min", "max",
@@ -140,7 +146,9 @@ class Case:
     hold_stdin: bool = False
     signal_after: float | None = None
     signal_number: int | None = None
+    signal_after_stdout: re.Pattern | None = None
     max_cpu_fraction: float | None = None
+    min_cpu_fraction: float | None = None
     expect_json: list[JsonCheck] = dataclasses.field(default_factory=list)
     serial: bool = False
 
@@ -188,17 +196,24 @@ def make_json_check(d, name: str, i: int) -> JsonCheck:
     return check
 
 
-def signal_number(spec, name: str) -> tuple[float, int]:
-    if not isinstance(spec, dict) or set(spec) - {"after", "signal"} \
+def signal_number(spec, name: str) -> tuple[float, int, re.Pattern | None]:
+    if not isinstance(spec, dict) or set(spec) - {"after", "signal", "after_stdout"} \
             or "after" not in spec:
-        raise CaseError(f"{name}: send_signal must be {{ after = SECONDS, signal = \"INT\" }}")
+        raise CaseError(f"{name}: send_signal must be {{ after = SECONDS, signal = \"INT\" }}"
+                        " (optionally after_stdout = \"regex\")")
     after = number(spec["after"], f"{name}: send_signal.after")
+    pattern = None
+    if "after_stdout" in spec:
+        try:
+            pattern = re.compile(spec["after_stdout"])
+        except (re.error, TypeError) as e:
+            raise CaseError(f"{name}: bad send_signal.after_stdout regex: {e}") from None
     sig = spec.get("signal", "INT")
     if not isinstance(sig, str):
         raise CaseError(f"{name}: send_signal.signal must be a name like \"INT\"")
     sig_name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
     try:
-        return after, int(signal.Signals[sig_name])
+        return after, int(signal.Signals[sig_name]), pattern
     except KeyError:
         raise CaseError(f"{name}: unknown signal {sig!r}") from None
 
@@ -244,11 +259,13 @@ def make_case(d: dict, where: str) -> Case:
         serial=bool(d.get("serial", False)),
     )
     if "send_signal" in d:
-        case.signal_after, case.signal_number = signal_number(d["send_signal"], name)
+        case.signal_after, case.signal_number, case.signal_after_stdout = \
+            signal_number(d["send_signal"], name)
         if case.signal_after >= case.timeout:
             raise CaseError(f"{name}: send_signal.after must be less than timeout")
-    if "max_cpu_fraction" in d:
-        case.max_cpu_fraction = number(d["max_cpu_fraction"], f"{name}: max_cpu_fraction")
+    for key in ("max_cpu_fraction", "min_cpu_fraction"):
+        if key in d:
+            setattr(case, key, number(d[key], f"{name}: {key}"))
     checks = d.get("expect_json", [])
     if not isinstance(checks, list):
         raise CaseError(f"{name}: expect_json must be an array of tables ([[case.expect_json]])")
@@ -440,6 +457,7 @@ class RunResult:
     wall: float = 0.0
     cpu: float = 0.0                # user + sys seconds of quanta
     signal_sent: bool = False
+    stdout_seen_at: float | None = None
     error: str | None = None
 
 
@@ -462,10 +480,19 @@ def run_process(argv: list[str], case: Case) -> RunResult:
     done = threading.Event()
     chunks: dict[str, list[bytes]] = {"out": [], "err": []}
 
+    # Set when stdout matches send_signal.after_stdout (at once without one).
+    stdout_seen = threading.Event()
+    if case.signal_after_stdout is None:
+        stdout_seen.set()
+
     def reader(stream, key):
         with stream:
             while block := stream.read1(65536):
                 chunks[key].append(block)
+                if key == "out" and not stdout_seen.is_set() and \
+                        case.signal_after_stdout.search(show(b"".join(chunks[key]))):
+                    res.stdout_seen_at = time.monotonic()
+                    stdout_seen.set()
 
     def writer():
         try:
@@ -511,8 +538,16 @@ def run_process(argv: list[str], case: Case) -> RunResult:
 
     deadline = start + case.timeout
     if case.signal_after is not None:
-        if not done.wait(max(0.0, start + case.signal_after - time.monotonic())):
-            res.signal_sent = send(case.signal_number)
+        # Wait for the stdout pattern (if any), then the delay; give up at
+        # the deadline or when quanta exits.
+        while not stdout_seen.is_set() and not done.is_set() \
+                and time.monotonic() < deadline:
+            stdout_seen.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+        if stdout_seen.is_set():
+            since = res.stdout_seen_at if res.stdout_seen_at is not None else start
+            due = min(since + case.signal_after, deadline)
+            if not done.wait(max(0.0, due - time.monotonic())) and due < deadline:
+                res.signal_sent = send(case.signal_number)
     if not done.wait(max(0.0, deadline - time.monotonic())):
         res.timed_out = True
         # Ask politely first so quanta can flush, then kill what is left.
@@ -554,7 +589,13 @@ def run_case(case: Case, quanta: str, guests: str, workroot: str,
     problems = []
     if case.signal_after is not None and not r.signal_sent and not r.timed_out:
         problems.append(f"exited with {r.returncode} before the signal was due "
-                        f"({case.signal_after:g}s)")
+                        f"({case.signal_after:g}s"
+                        + (f" after stdout matched /{case.signal_after_stdout.pattern}/"
+                           if case.signal_after_stdout else "") + ")")
+    elif case.signal_after is not None and r.timed_out and not r.signal_sent:
+        problems.append("the signal was never sent"
+                        + (f" (stdout never matched /{case.signal_after_stdout.pattern}/)"
+                           if case.signal_after_stdout else ""))
     if case.expect_timeout:
         if not r.timed_out:
             problems.append(f"expected to still run after {case.timeout:g}s, "
@@ -580,11 +621,14 @@ def run_case(case: Case, quanta: str, guests: str, workroot: str,
             and not re.search(case.expect_stdout_regex, show(r.out)):
         problems.append(f"stdout does not match /{case.expect_stdout_regex}/")
         show_stdout = True
-    if case.max_cpu_fraction is not None and r.wall > 0:
+    if r.wall > 0:
         fraction = r.cpu / r.wall
-        if fraction > case.max_cpu_fraction:
+        if case.max_cpu_fraction is not None and fraction > case.max_cpu_fraction:
             problems.append(f"used {r.cpu:.3f}s CPU in {r.wall:.3f}s wall = "
                             f"{fraction:.3f}, expected <= {case.max_cpu_fraction:g}")
+        if case.min_cpu_fraction is not None and fraction < case.min_cpu_fraction:
+            problems.append(f"used {r.cpu:.3f}s CPU in {r.wall:.3f}s wall = "
+                            f"{fraction:.3f}, expected >= {case.min_cpu_fraction:g}")
     if case.expect_json:
         problems += check_json(case.expect_json, work)
     if not problems:

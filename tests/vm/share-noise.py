@@ -64,7 +64,8 @@ def main() -> int:
         for _ in range(opts.runs):
             measured: dict = {}
             ok, msg = vm_run.run_case(case, quanta, guests, workroot, measured)
-            if case.max_cpu_fraction is not None and measured.get("wall"):
+            if (case.max_cpu_fraction is not None or case.min_cpu_fraction is not None) \
+                    and measured.get("wall"):
                 extra["cpu_fraction"].append(measured["cpu"] / measured["wall"])
             results.append("PASS" if ok else "FAIL" + msg.split("\n")[0])
             work = os.path.join(workroot, vm_run.work_dir_name(case.name))

@@ -157,4 +157,63 @@ QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_work) == 16, "ABI: quanta_hc_work")
 QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_random) == 16, "ABI: quanta_hc_random");
 QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_write) == 16, "ABI: quanta_hc_write");
 
+/* ---- File device (port QUANTA_PORT_FILE) ----------------------------------
+ *
+ * Two protocols on one port. 1-byte IN/OUT: the mini_hypervisor byte
+ * protocol (see docs/guest-abi.md). 4-byte OUT: quanta's block protocol,
+ * the guest-physical address of a struct quanta_file_request; the result is
+ * written back into it (ret: bytes, a descriptor, 0, or -errno).
+ */
+#define QUANTA_FILE_BYTE_OPEN_READ 1u
+#define QUANTA_FILE_BYTE_OPEN_WRITE 2u
+#define QUANTA_FILE_BYTE_CLOSE 3u
+#define QUANTA_FILE_BYTE_READ 4u
+#define QUANTA_FILE_BYTE_WRITE 5u
+
+#define QUANTA_FILE_OPEN 1u
+#define QUANTA_FILE_CLOSE 2u
+#define QUANTA_FILE_READ 3u
+#define QUANTA_FILE_WRITE 4u
+#define QUANTA_FILE_SEEK 5u
+
+/* open modes, as C's fopen */
+#define QUANTA_FILE_MODE_R 0u      /* "r"  read */
+#define QUANTA_FILE_MODE_W 1u      /* "w"  write, create, truncate */
+#define QUANTA_FILE_MODE_A 2u      /* "a"  append, create */
+#define QUANTA_FILE_MODE_RPLUS 3u  /* "r+" read and write, must exist */
+#define QUANTA_FILE_MODE_WPLUS 4u  /* "w+" read and write, create, truncate */
+#define QUANTA_FILE_MODE_APLUS 5u  /* "a+" read and append, create */
+
+/* seek whence */
+#define QUANTA_SEEK_SET 0u
+#define QUANTA_SEEK_CUR 1u
+#define QUANTA_SEEK_END 2u
+
+#define QUANTA_FILE_MAX_NAME 255u
+#define QUANTA_FILE_MAX_OPEN 16u
+#define QUANTA_FILE_MAX_IO 65536u /* bytes per block read/write */
+
+#define QUANTA_ENOENT (-2)
+#define QUANTA_EBADF (-9)
+#define QUANTA_EACCES (-13)
+#define QUANTA_EEXIST (-17)
+#define QUANTA_EMFILE (-24)
+#define QUANTA_EFBIG (-27)
+#define QUANTA_ENAMETOOLONG (-36)
+#define QUANTA_EIO (-5)
+
+struct quanta_file_request {
+	uint32_t op;         /* QUANTA_FILE_* */
+	int32_t fd;          /* close/read/write/seek */
+	quanta_gpa_t buffer; /* open: the name (NUL-terminated); read/write: data */
+	uint32_t length;     /* buffer length in bytes */
+	uint32_t mode;       /* open: QUANTA_FILE_MODE_*; seek: QUANTA_SEEK_* */
+	uint32_t reserved;
+	int64_t offset;      /* seek: in, the offset; out, the new position */
+	int32_t ret;         /* out: fd (open), bytes (read/write), 0, or -errno */
+	uint32_t reserved2;
+};
+
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_file_request) == 40, "ABI: quanta_file_request");
+
 #endif /* QUANTA_ABI_H */

@@ -1,0 +1,341 @@
+#include "files/FileStore.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <quanta/abi.h>
+
+#include "base/Error.h"
+
+namespace quanta {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A host errno as the guest sees it; O_NOFOLLOW's ELOOP means a symlink
+// where a local file should be, which confinement refuses.
+std::int32_t hostError(int err)
+{
+	return err == ELOOP ? QUANTA_EACCES : -err;
+}
+
+} // namespace
+
+FileStore::FileStore(const std::vector<std::string> &sharedPaths, fs::path localDir, FileLimits limits)
+	: localDir_(std::move(localDir)), limits_(limits)
+{
+	for (const std::string &path : sharedPaths) {
+		struct stat st;
+		if (::stat(path.c_str(), &st) != 0)
+			throw UsageError(fmt::format("--file {}: {}", path, std::strerror(errno)));
+		if (!S_ISREG(st.st_mode))
+			throw UsageError(fmt::format("--file {}: not a regular file", path));
+		if (::access(path.c_str(), R_OK) != 0)
+			throw UsageError(fmt::format("--file {}: {}", path, std::strerror(errno)));
+		std::string name = fs::path(path).filename().string();
+		if (!shared_.emplace(name, fs::path(path)).second)
+			throw UsageError(fmt::format("--file {}: another shared file is also named {}", path, name));
+	}
+}
+
+std::optional<fs::path> FileStore::shared(const std::string &name) const
+{
+	auto it = shared_.find(name);
+	if (it == shared_.end())
+		return std::nullopt;
+	return it->second;
+}
+
+std::optional<OpenMode> parseOpenMode(std::uint32_t abiMode)
+{
+	switch (abiMode) {
+	case QUANTA_FILE_MODE_R:
+		return OpenMode::Read;
+	case QUANTA_FILE_MODE_W:
+		return OpenMode::Write;
+	case QUANTA_FILE_MODE_A:
+		return OpenMode::Append;
+	case QUANTA_FILE_MODE_RPLUS:
+		return OpenMode::ReadPlus;
+	case QUANTA_FILE_MODE_WPLUS:
+		return OpenMode::WritePlus;
+	case QUANTA_FILE_MODE_APLUS:
+		return OpenMode::AppendPlus;
+	}
+	return std::nullopt;
+}
+
+GuestFiles::GuestFiles(const FileStore &store, unsigned guestId) : store_(store), guestId_(guestId) {}
+
+GuestFiles::~GuestFiles()
+{
+	closeAll();
+}
+
+std::int32_t GuestFiles::fail(std::int32_t code, std::string why)
+{
+	error_ = std::move(why);
+	return code;
+}
+
+std::int32_t GuestFiles::checkName(const std::string &name)
+{
+	if (name.empty())
+		return fail(QUANTA_ENOENT, "empty file name");
+	if (name.size() > store_.limits().maxName)
+		return fail(QUANTA_ENAMETOOLONG, fmt::format("file name of {} bytes (limit {})", name.size(),
+							     store_.limits().maxName));
+	// A plain name: no directories (so no absolute paths and no ".."), no
+	// control characters, nothing a path could reinterpret.
+	if (name == "." || name == ".." || name.find('/') != std::string::npos)
+		return fail(QUANTA_EACCES, fmt::format("'{}' is a path, not a file name: refused", name));
+	for (unsigned char c : name)
+		if (c < 0x20 || c == 0x7f)
+			return fail(QUANTA_EACCES, "file name with control characters: refused");
+	return 0;
+}
+
+fs::path GuestFiles::localPath(const fs::path &beside, const std::string &name) const
+{
+	return beside / fmt::format("{}.local{}", name, guestId_);
+}
+
+std::optional<fs::path> GuestFiles::hostPath(const std::string &name) const
+{
+	if (auto it = local_.find(name); it != local_.end())
+		return it->second;
+	return store_.shared(name);
+}
+
+std::size_t GuestFiles::openCount() const
+{
+	std::size_t n = 0;
+	for (const auto &d : descriptors_)
+		n += d.has_value();
+	return n;
+}
+
+GuestFiles::Descriptor *GuestFiles::lookup(std::int32_t fd)
+{
+	if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size() || !descriptors_[fd]) {
+		fail(QUANTA_EBADF, fmt::format("descriptor {} is not open", fd));
+		return nullptr;
+	}
+	Descriptor &d = *descriptors_[fd];
+	if (!d.valid) {
+		fail(QUANTA_EBADF, fmt::format("descriptor {} ('{}') was invalidated when the guest made its own copy",
+					       fd, d.name));
+		return nullptr;
+	}
+	return &d;
+}
+
+// Copies the shared file to the guest's .local<ID> beside it (or creates it
+// empty for a truncating mode) and makes it this guest's file of that name.
+std::int32_t GuestFiles::makeLocalCopy(const std::string &name, const fs::path &shared, bool copyContents)
+{
+	fs::path target = localPath(shared.parent_path(), name);
+	// O_NOFOLLOW: a symlink planted at the copy's name is refused.
+	UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+	if (!out.valid())
+		return fail(hostError(errno), fmt::format("cannot create {}: {}", target.string(), std::strerror(errno)));
+	if (copyContents) {
+		UniqueFd in(::open(shared.c_str(), O_RDONLY | O_CLOEXEC));
+		if (!in.valid())
+			return fail(hostError(errno), fmt::format("cannot read {}: {}", shared.string(), std::strerror(errno)));
+		char buffer[65536];
+		for (;;) {
+			ssize_t n = ::read(in.get(), buffer, sizeof(buffer));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return fail(QUANTA_EIO, fmt::format("copying {}: {}", shared.string(), std::strerror(errno)));
+			if (n == 0)
+				break;
+			if (::write(out.get(), buffer, static_cast<std::size_t>(n)) != n)
+				return fail(QUANTA_EIO, fmt::format("copying to {}: {}", target.string(), std::strerror(errno)));
+		}
+	}
+	::fsync(out.get());
+	local_[name] = target;
+	// Earlier descriptors of the shared file now name a file this guest no
+	// longer sees: they become invalid, as the assignment specifies.
+	for (auto &d : descriptors_)
+		if (d && d->name == name)
+			d->valid = false;
+	return 0;
+}
+
+std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
+{
+	error_.clear();
+	if (std::int32_t err = checkName(name))
+		return err;
+	if (openCount() >= store_.limits().maxOpen)
+		return fail(QUANTA_EMFILE, fmt::format("{} files open already (limit {})", openCount(),
+						       store_.limits().maxOpen));
+
+	const bool writes = mode != OpenMode::Read;
+	const bool truncates = mode == OpenMode::Write || mode == OpenMode::WritePlus;
+	const bool creates = truncates || mode == OpenMode::Append || mode == OpenMode::AppendPlus;
+	auto shared = store_.shared(name);
+	bool isLocal = local_.count(name) != 0;
+
+	if (!isLocal && writes) {
+		if (shared) {
+			// Copy on write: from now on this guest has its own file.
+			if (std::int32_t err = makeLocalCopy(name, *shared, !truncates))
+				return err;
+		} else if (creates) {
+			fs::path target = localPath(store_.localDir(), name);
+			// Left over from an earlier run: overwritten, never shown.
+			UniqueFd created(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+			if (!created.valid())
+				return fail(hostError(errno), fmt::format("cannot create {}: {}", target.string(), std::strerror(errno)));
+			local_[name] = target;
+		} else {
+			return fail(QUANTA_ENOENT, fmt::format("'{}' does not exist for this guest", name));
+		}
+		isLocal = true;
+	}
+
+	fs::path path;
+	if (isLocal)
+		path = local_[name];
+	else if (shared)
+		path = *shared;
+	else
+		return fail(QUANTA_ENOENT, fmt::format("'{}' is neither shared nor created by this guest", name));
+
+	int flags = O_CLOEXEC;
+	if (isLocal)
+		flags |= O_NOFOLLOW; // shared files are the user's choice; local ones are ours
+	switch (mode) {
+	case OpenMode::Read:
+		flags |= O_RDONLY;
+		break;
+	case OpenMode::Write:
+		flags |= O_WRONLY | O_TRUNC;
+		break;
+	case OpenMode::Append:
+		flags |= O_WRONLY | O_APPEND;
+		break;
+	case OpenMode::ReadPlus:
+		flags |= O_RDWR;
+		break;
+	case OpenMode::WritePlus:
+		flags |= O_RDWR | O_TRUNC;
+		break;
+	case OpenMode::AppendPlus:
+		flags |= O_RDWR | O_APPEND;
+		break;
+	}
+	UniqueFd fd(::open(path.c_str(), flags));
+	if (!fd.valid())
+		return fail(hostError(errno), fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+
+	std::size_t slot = 0;
+	while (slot < descriptors_.size() && descriptors_[slot])
+		++slot;
+	if (slot == descriptors_.size())
+		descriptors_.emplace_back();
+	descriptors_[slot] = Descriptor{ std::move(fd), name, mode != OpenMode::Write && mode != OpenMode::Append,
+					 writes, true };
+	return static_cast<std::int32_t>(slot);
+}
+
+std::int32_t GuestFiles::close(std::int32_t fd)
+{
+	error_.clear();
+	if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size() || !descriptors_[fd])
+		return fail(QUANTA_EBADF, fmt::format("close of descriptor {} that is not open", fd));
+	Descriptor &d = *descriptors_[fd];
+	bool valid = d.valid;
+	if (d.writable)
+		::fsync(d.fd.get());
+	descriptors_[fd].reset();
+	// An invalidated descriptor is released, but the guest learns it was bad.
+	if (!valid)
+		return fail(QUANTA_EBADF, fmt::format("descriptor {} had been invalidated by copy-on-write", fd));
+	return 0;
+}
+
+std::int64_t GuestFiles::read(std::int32_t fd, std::uint8_t *buffer, std::size_t length)
+{
+	error_.clear();
+	Descriptor *d = lookup(fd);
+	if (!d)
+		return QUANTA_EBADF;
+	if (!d->readable)
+		return fail(QUANTA_EBADF, fmt::format("descriptor {} is not open for reading", fd));
+	ssize_t n;
+	do {
+		n = ::read(d->fd.get(), buffer, length);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return fail(QUANTA_EIO, fmt::format("read: {}", std::strerror(errno)));
+	return n;
+}
+
+std::int64_t GuestFiles::write(std::int32_t fd, const std::uint8_t *buffer, std::size_t length)
+{
+	error_.clear();
+	Descriptor *d = lookup(fd);
+	if (!d)
+		return QUANTA_EBADF;
+	if (!d->writable)
+		return fail(QUANTA_EBADF, fmt::format("descriptor {} is not open for writing", fd));
+	// The file may not grow past the limit: where would this write end?
+	struct stat st;
+	if (::fstat(d->fd.get(), &st) != 0)
+		return fail(QUANTA_EIO, fmt::format("fstat: {}", std::strerror(errno)));
+	off_t position = ::lseek(d->fd.get(), 0, SEEK_CUR);
+	std::uint64_t start = (::fcntl(d->fd.get(), F_GETFL) & O_APPEND) ? static_cast<std::uint64_t>(st.st_size)
+									 : static_cast<std::uint64_t>(position);
+	if (start + length > store_.limits().maxFileSize && start + length > static_cast<std::uint64_t>(st.st_size))
+		return fail(QUANTA_EFBIG, fmt::format("'{}' would grow past {} bytes (--file-max-size)", d->name,
+						      store_.limits().maxFileSize));
+	std::size_t done = 0;
+	while (done < length) {
+		ssize_t n = ::write(d->fd.get(), buffer + done, length - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(QUANTA_EIO, fmt::format("write: {}", std::strerror(errno)));
+		done += static_cast<std::size_t>(n);
+	}
+	return static_cast<std::int64_t>(done);
+}
+
+std::int64_t GuestFiles::seek(std::int32_t fd, std::int64_t offset, unsigned whence)
+{
+	error_.clear();
+	Descriptor *d = lookup(fd);
+	if (!d)
+		return QUANTA_EBADF;
+	int how = whence == QUANTA_SEEK_SET ? SEEK_SET : whence == QUANTA_SEEK_CUR ? SEEK_CUR
+							 : whence == QUANTA_SEEK_END ? SEEK_END
+										     : -1;
+	if (how < 0)
+		return fail(QUANTA_EINVAL, fmt::format("seek whence {}", whence));
+	off_t position = ::lseek(d->fd.get(), offset, how);
+	if (position < 0)
+		return fail(QUANTA_EINVAL, fmt::format("seek: {}", std::strerror(errno)));
+	return position;
+}
+
+void GuestFiles::closeAll()
+{
+	for (auto &d : descriptors_) {
+		if (d && d->writable)
+			::fsync(d->fd.get());
+		d.reset();
+	}
+}
+
+} // namespace quanta
