@@ -102,6 +102,47 @@ std::vector<std::uint64_t> parseShares(const std::string &text, std::size_t gues
 	return shares;
 }
 
+ChannelSpec parseChannel(const std::string &text, const std::vector<std::string> &vms, std::size_t index)
+{
+	auto bad = [&](const std::string &why) {
+		return UsageError(fmt::format("--channel {}: {} (expected FROM:TO[,slots=N][,size=BYTES][,name=NAME])",
+					      text, why));
+	};
+	std::vector<std::string> parts = splitList(text);
+	std::size_t colon = parts[0].find(':');
+	if (colon == std::string::npos)
+		throw bad("no FROM:TO");
+	auto vmIndex = [&](const std::string &name) {
+		auto it = std::find(vms.begin(), vms.end(), name);
+		if (it == vms.end())
+			throw bad(fmt::format("no VM named '{}'", name));
+		return static_cast<std::size_t>(it - vms.begin());
+	};
+	ChannelSpec spec;
+	spec.producer = vmIndex(parts[0].substr(0, colon));
+	spec.consumer = vmIndex(parts[0].substr(colon + 1));
+	if (spec.producer == spec.consumer)
+		throw bad("a channel joins two different VMs");
+	spec.name = fmt::format("ch{}", index);
+	for (std::size_t i = 1; i < parts.size(); ++i) {
+		std::size_t eq = parts[i].find('=');
+		std::string key = parts[i].substr(0, eq);
+		std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+		if (key == "name" && !value.empty()) {
+			spec.name = value;
+			continue;
+		}
+		auto number = parseUnsigned(value);
+		if (key == "slots" && number && *number >= 1 && *number <= 4096)
+			spec.slots = static_cast<std::uint32_t>(*number);
+		else if (key == "size" && number && *number >= 1 && *number <= 65536)
+			spec.maxSize = static_cast<std::uint32_t>(*number);
+		else
+			throw bad(fmt::format("bad setting '{}' (slots 1-4096, size 1-65536 bytes, name)", parts[i]));
+	}
+	return spec;
+}
+
 // Default VM names: Neo and Morpheus for the classic pair, otherwise the
 // image's file name without extension, made unique.
 std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
@@ -152,6 +193,7 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	std::string seed;
 	std::string filesDir = ".";
 	std::string fileMaxSize = "64M";
+	std::vector<std::string> channels;
 	bool report = false;
 	bool noReport = false;
 
@@ -185,6 +227,11 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--name", names, "VM names, one per guest in -g order, e.g. Neo,Morpheus");
 	app.add_option("--duration", duration, "stop every VM after this long, e.g. 10s");
 	app.add_option("--stdin", stdinVm, "the VM (by name) that reads standard input (default: the first)");
+	app.add_option("--channel", channels,
+		       "a channel between two VMs: FROM:TO[,slots=N][,size=BYTES][,name=NAME] (VM names; repeatable; default 6 slots of 256 bytes)")
+		->take_last()
+		->expected(1)
+		->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 	app.add_option("--seed", seed, "seed for the guests' random hypercall, for reproducible runs (default: random)");
 	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
 	app.add_flag("--report", report, "print the report table at exit (default: with several VMs)");
@@ -259,6 +306,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 				throw UsageError(fmt::format("--stdin: no VM named '{}'", stdinVm));
 			options.stdinVm = static_cast<std::size_t>(it - vmNames.begin());
 		}
+		for (const std::string &text : channels)
+			options.channels.push_back(parseChannel(text, vmNames, options.channels.size()));
 		for (std::size_t i = 0; i < images.size(); ++i) {
 			GuestConfig guest;
 			guest.name = vmNames[i];

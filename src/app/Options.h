@@ -8,6 +8,7 @@
 
 #include "base/Clock.h"
 #include "boot/Boot.h"
+#include "channels/Channel.h"
 #include "devices/PortBus.h"
 #include "sched/Policy.h"
 #include "vmm/Guest.h"
@@ -30,6 +31,7 @@ struct Options {
 	std::optional<Nanos> duration;
 	std::size_t stdinVm = 0;           // which VM reads standard input
 	std::optional<std::uint64_t> seed; // --seed: reproducible random hypercall
+	std::vector<ChannelSpec> channels;
 
 	// Reporting
 	enum class ReportMode { Auto, Always, Never } report = ReportMode::Auto;

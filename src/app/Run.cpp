@@ -76,6 +76,8 @@ int run(const Options &options)
 	limits.maxFileSize = options.fileMaxSize;
 	FileStore files(options.sharedFiles, options.filesDir, limits);
 
+	ChannelHub channels(options.channels, options.guests.size());
+
 	Kvm kvm;
 	EvLoop loop;
 	// Blocked before any vCPU exists: see KickTimer.h for why.
@@ -102,7 +104,7 @@ int run(const Options &options)
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
 		MachineOptions machineOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files,
-					       static_cast<unsigned>(i + 1) };
+					       static_cast<unsigned>(i + 1), &channels };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
@@ -114,6 +116,7 @@ int run(const Options &options)
 	config.quantum = options.quantum;
 	config.weights = options.shares;
 	config.duration = options.duration;
+	config.channels = &channels;
 	RunLoop executive(loop.get(), machines, console, config);
 	runLoop = &executive;
 	RunRecord record = executive.run();
@@ -129,6 +132,8 @@ int run(const Options &options)
 
 	if (record.stopSignal)
 		return 128 + record.stopSignal;
+	if (record.deadlock)
+		return kExitGuestFault;
 	for (const auto &vm : record.vms)
 		if (vm.status == VmStatus::Faulted || vm.status == VmStatus::Failed)
 			return kExitGuestFault;

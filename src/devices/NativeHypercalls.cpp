@@ -15,8 +15,9 @@ std::uint64_t deriveSeed(std::uint64_t runSeed, std::size_t vm)
 	return z ^ (z >> 31);
 }
 
-NativeHypercalls::NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed)
-	: guest_(guest), work_(work), seed_(seed)
+NativeHypercalls::NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed,
+				   ChannelHub *channels, std::size_t vm)
+	: guest_(guest), work_(work), seed_(seed), channels_(channels), vm_(vm)
 {
 }
 
@@ -41,9 +42,56 @@ IoStatus NativeHypercalls::call(GuestPhysAddr at, Handler handler)
 		return IoStatus::Done;
 	}
 	IoStatus status = handler(*block);
+	// A call that would block is retried whole once the VM is woken, so
+	// nothing is written back yet.
+	if (status == IoStatus::Blocked)
+		return status;
 	lastResult_ = block->ret;
 	guest_.memory().store(at, *block);
 	return status;
+}
+
+IoStatus NativeHypercalls::channelCall(GuestPhysAddr at, bool send)
+{
+	return call<quanta_hc_chan>(at, [&](quanta_hc_chan &b) {
+		if (!channels_) {
+			b.ret = QUANTA_ECHRNG;
+			return IoStatus::Done;
+		}
+		auto buffer = guest_.memory().view(gpa(b.buffer), b.length);
+		if (!buffer) {
+			b.ret = QUANTA_EFAULT;
+			return IoStatus::Done;
+		}
+		bool nonBlocking = (b.flags & QUANTA_CHAN_NONBLOCK) != 0;
+		std::int32_t result = send ? channels_->send(vm_, b.channel, *buffer, nonBlocking)
+					   : channels_->receive(vm_, b.channel, *buffer, nonBlocking);
+		if (result == ChannelHub::kWouldBlock)
+			return IoStatus::Blocked;
+		b.ret = result;
+		return IoStatus::Done;
+	});
+}
+
+IoStatus NativeHypercalls::channelInfo(GuestPhysAddr at)
+{
+	return call<quanta_hc_chan_info>(at, [&](quanta_hc_chan_info &b) {
+		std::int32_t check = channels_ ? channels_->checkEnd(vm_, b.channel) : QUANTA_ECHRNG;
+		if (check < 0) {
+			b.ret = check;
+			return IoStatus::Done;
+		}
+		const Channel &channel = channels_->channel(b.channel);
+		b.slots = channel.spec().slots;
+		b.used = channel.used();
+		b.prod_p = channel.prodP();
+		b.cons_p = channel.consP();
+		b.max_size = channel.spec().maxSize;
+		b.sent = channel.sent();
+		b.received = channel.received();
+		b.ret = QUANTA_OK;
+		return IoStatus::Done;
+	});
 }
 
 IoStatus NativeHypercalls::portOut(std::uint16_t offset, std::span<const std::uint8_t> data)
@@ -107,6 +155,12 @@ IoStatus NativeHypercalls::portOut(std::uint16_t offset, std::span<const std::ui
 			b.ret = static_cast<std::int32_t>(b.length);
 			return IoStatus::Done;
 		});
+	case QUANTA_HC_CHAN_SEND:
+		return channelCall(at, true);
+	case QUANTA_HC_CHAN_RECV:
+		return channelCall(at, false);
+	case QUANTA_HC_CHAN_INFO:
+		return channelInfo(at);
 	default:
 		lastResult_ = QUANTA_ENOSYS;
 		return IoStatus::Done;

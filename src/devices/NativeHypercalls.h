@@ -8,6 +8,7 @@
 
 #include "devices/GuestContext.h"
 #include "devices/PortBus.h"
+#include "channels/Channel.h"
 #include "devices/WorkCounter.h"
 
 namespace quanta {
@@ -15,7 +16,9 @@ namespace quanta {
 class NativeHypercalls : public PortDevice {
 public:
 	// seed: the per-VM seed the random call hands out.
-	NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed);
+	// channels may be null (no --channel); vm is this VM's index in the run.
+	NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed, ChannelHub *channels,
+			 std::size_t vm);
 
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
@@ -27,10 +30,14 @@ public:
 private:
 	template<typename Block, typename Handler>
 	IoStatus call(GuestPhysAddr block, Handler handler);
+	IoStatus channelCall(GuestPhysAddr block, bool send);
+	IoStatus channelInfo(GuestPhysAddr block);
 
 	GuestContext &guest_;
 	WorkCounter &work_;
 	std::uint64_t seed_;
+	ChannelHub *channels_;
+	std::size_t vm_;
 	std::int32_t lastResult_ = 0;
 	std::optional<std::uint32_t> exitStatus_;
 	std::string error_;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <utility>
 #include <vector>
 
 #include <quanta/abi.h>

@@ -112,10 +112,19 @@ void RunLoop::step()
 		// Nothing can run: sleep in the kernel until input or a signal.
 		ev_idle_stop(loop_, &idle_);
 		lastSliceExit_.reset(); // the next switch starts from idle, not from a VM
-		if (sched_.liveCount() == 0)
+		if (sched_.liveCount() == 0) {
 			ev_break(loop_, EVBREAK_ALL);
-		else
+		} else if (deadlocked()) {
+			fmt::print(stderr, "quanta: deadlock: every running VM waits on a channel that no one can serve\n");
+			for (std::size_t vm = 0; vm < machines_.size(); ++vm)
+				if (record_.vms[vm].status == VmStatus::Parked)
+					report(vm, "waiting: " + config_.channels->describeWait(vm));
+			record_.deadlock = true;
+			stopping_ = true;
+			ev_break(loop_, EVBREAK_ALL);
+		} else {
 			idleSince_ = now;
+		}
 		return;
 	}
 	runSlice(*pick);
@@ -209,7 +218,7 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	}
 
 	if (why == sched::SliceEnd::Halt || why == sched::SliceEnd::Fault)
-		machine.release();
+		vmStopped(vm);
 	if (deadline) {
 		kick_.disarm();
 		kick_.consumePending(); // a kick that raced with another exit
@@ -218,10 +227,42 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	console_.flush(vm);
 	Nanos now = monotonicNow();
 	sched_.endSlice(vm, why, now);
+	wakeChannelWaiters(now);
 	if (durationDeadline_ && now >= *durationDeadline_) {
 		record_.durationReached = true;
 		stopping_ = true;
 	}
+}
+
+void RunLoop::vmStopped(std::size_t vm)
+{
+	machines_[vm]->release();
+	if (config_.channels)
+		config_.channels->vmStopped(vm);
+}
+
+void RunLoop::wakeChannelWaiters(Nanos now)
+{
+	if (!config_.channels)
+		return;
+	for (std::size_t vm : config_.channels->takeWakeups()) {
+		if (record_.vms[vm].status != VmStatus::Parked)
+			continue;
+		record_.vms[vm].status = VmStatus::Runnable;
+		sched_.wake(vm, now);
+	}
+}
+
+// No VM can run and none can be woken from outside: every parked VM waits
+// on a channel (a VM waiting for standard input could still be woken).
+bool RunLoop::deadlocked() const
+{
+	if (!config_.channels)
+		return false;
+	for (std::size_t vm = 0; vm < machines_.size(); ++vm)
+		if (record_.vms[vm].status == VmStatus::Parked && !config_.channels->waitOf(vm))
+			return false;
+	return true;
 }
 
 void RunLoop::onInput()

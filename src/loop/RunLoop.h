@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/Clock.h"
+#include "channels/Channel.h"
 #include "host/Console.h"
 #include "loop/KickTimer.h"
 #include "sched/Scheduler.h"
@@ -40,6 +41,7 @@ struct LoopConfig {
 	Nanos quantum = 10'000'000;
 	std::vector<std::uint64_t> weights; // one per VM
 	std::optional<Nanos> duration;
+	ChannelHub *channels = nullptr;
 };
 
 // What one run measured; the report is computed from it.
@@ -49,6 +51,7 @@ struct RunRecord {
 	Nanos idleNs = 0;            // nothing runnable: the loop slept
 	int stopSignal = 0;          // SIGINT/SIGTERM that ended the run, or 0
 	bool durationReached = false;
+	bool deadlock = false;       // every live VM waited on a channel
 	std::vector<Nanos> kickLatencyNs;   // timer expiry -> back in userspace
 	std::vector<Nanos> switchLatencyNs; // guest exit ending a slice -> next guest entry
 	struct Vm {
@@ -83,6 +86,9 @@ private:
 	void step();
 	void runSlice(const sched::Pick &pick);
 	void stopAll(Nanos now);
+	void vmStopped(std::size_t vm);
+	void wakeChannelWaiters(Nanos now);
+	bool deadlocked() const;
 	void resumeIdleWatcher(Nanos now);
 	void report(std::size_t vm, const std::string &text);
 

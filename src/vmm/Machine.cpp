@@ -16,7 +16,7 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 	: name_(std::move(guest.name)), memory_(std::move(guest.memory)), console_(console),
 	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()),
 	  vcpu_(vm_.createVcpu(0)), serial_(console, consoleId, input),
-	  assignment_(*this, guest.layout.scratch()), native_(*this, work_, options.seed)
+	  assignment_(*this, guest.layout.scratch()), native_(*this, work_, options.seed, options.channels, options.guestId - 1)
 {
 	vm_.setMemory(*memory_);
 	vcpu_.setCpuid(kvm.supportedCpuid());

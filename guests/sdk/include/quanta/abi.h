@@ -98,6 +98,9 @@
 #define QUANTA_HC_WORK 4u    /* struct quanta_hc_work: add to the work counter */
 #define QUANTA_HC_RANDOM 5u  /* struct quanta_hc_random: 64-bit seed (--seed) */
 #define QUANTA_HC_WRITE 6u   /* struct quanta_hc_write: a buffer to the console */
+#define QUANTA_HC_CHAN_SEND 7u /* struct quanta_hc_chan: send one message */
+#define QUANTA_HC_CHAN_RECV 8u /* struct quanta_hc_chan: receive one message */
+#define QUANTA_HC_CHAN_INFO 9u /* struct quanta_hc_chan_info: a channel's state */
 #define QUANTA_HC_COUNT 16u  /* ports reserved: QUANTA_PORT_HC_BASE .. +15 */
 
 #define QUANTA_OK 0
@@ -105,6 +108,9 @@
 #define QUANTA_EINVAL (-22)  /* a bad argument (e.g. unknown flags) */
 #define QUANTA_ENOSYS (-38)  /* no such call */
 #define QUANTA_E2BIG (-7)    /* a length over the call's limit */
+#define QUANTA_EAGAIN (-11)  /* non-blocking channel call would block */
+#define QUANTA_EPIPE (-32)   /* the channel's peer has stopped */
+#define QUANTA_ECHRNG (-44)  /* no such channel, or not this VM's end of it */
 
 /* Guest-physical addresses are 32-bit in blocks so 32-bit guests share them. */
 typedef uint32_t quanta_gpa_t;
@@ -149,6 +155,38 @@ struct quanta_hc_write {
 	uint32_t reserved;
 };
 
+/* Channels between VMs (declared with --channel), numbered from 0 in
+ * command-line order. Messages are copied by quanta from the sender's
+ * memory into the channel and from there into the receiver's: the VMs share
+ * no memory. A blocking send on a full channel (or receive on an empty one)
+ * parks the VM until the peer acts; when the peer has stopped the call
+ * fails with QUANTA_EPIPE instead (a receive first drains what is left). */
+#define QUANTA_CHAN_NONBLOCK 1u
+
+struct quanta_hc_chan {
+	uint32_t channel;    /* in */
+	uint32_t flags;      /* in: QUANTA_CHAN_NONBLOCK */
+	quanta_gpa_t buffer; /* in: the message (send) or room for it (receive) */
+	uint32_t length;     /* in: message length / buffer capacity */
+	int32_t ret;         /* out: bytes sent or received, or an error */
+	uint32_t reserved;
+};
+
+struct quanta_hc_chan_info {
+	uint32_t channel;  /* in */
+	uint32_t slots;    /* out: capacity in messages */
+	uint32_t used;     /* out: messages waiting */
+	uint32_t prod_p;   /* out: ring index the next message goes to */
+	uint32_t cons_p;   /* out: ring index the next message comes from */
+	uint32_t max_size; /* out: largest message in bytes */
+	uint64_t sent;     /* out: messages sent so far */
+	uint64_t received; /* out: messages received so far */
+	int32_t ret;
+	uint32_t reserved;
+};
+
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_chan) == 24, "ABI: quanta_hc_chan");
+QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_chan_info) == 48, "ABI: quanta_hc_chan_info");
 QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_version) == 8, "ABI: quanta_hc_version");
 QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_exit) == 8, "ABI: quanta_hc_exit");
 QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_yield) == 8, "ABI: quanta_hc_yield");
