@@ -234,7 +234,7 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 		->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 	app.add_option("--seed", seed, "seed for the guests' random hypercall, for reproducible runs (default: random)");
 	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
-	app.add_flag("--report", report, "print the report table at exit (default: with several VMs)");
+	app.add_flag("--report", report, "print the report table at exit (default: with several VMs, or when a signal or --duration ends the run)");
 	app.add_flag("--no-report", noReport, "never print the report table");
 
 	std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);

@@ -124,7 +124,8 @@ int run(const Options &options)
 
 	RunReport report = buildReport(record, executive.scheduler(), machines);
 	bool showTable = options.report == Options::ReportMode::Always ||
-			 (options.report == Options::ReportMode::Auto && machines.size() > 1);
+			 (options.report == Options::ReportMode::Auto &&
+			  (machines.size() > 1 || record.stopSignal || record.durationReached));
 	if (showTable)
 		std::fputs(formatReportTable(report).c_str(), stderr);
 	if (!options.statsJsonPath.empty())

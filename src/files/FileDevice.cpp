@@ -221,19 +221,26 @@ void FileDevice::block(GuestPhysAddr at)
 	}
 	quanta_file_request &r = *request;
 	std::int64_t result = QUANTA_EINVAL;
+	// Why the request failed before reaching the file table (which keeps
+	// its own reason, and would otherwise show a stale one).
+	std::string why;
 	switch (r.op) {
 	case QUANTA_FILE_OPEN: {
 		auto mode = parseOpenMode(r.mode);
 		auto nameBytes = memory.view(gpa(r.buffer), std::min<std::uint32_t>(r.length, QUANTA_FILE_MAX_NAME + 1));
 		if (!mode) {
 			result = QUANTA_EINVAL;
+			why = fmt::format("open: unknown mode {}", r.mode);
 		} else if (!nameBytes) {
 			result = QUANTA_EFAULT;
+			why = fmt::format("open: name at {:#x} lies outside memory", r.buffer);
 		} else {
 			const char *begin = reinterpret_cast<const char *>(nameBytes->data());
 			const void *nul = std::memchr(begin, 0, nameBytes->size());
 			if (!nul) {
 				result = QUANTA_ENAMETOOLONG;
+				why = fmt::format("open: no NUL in the name's first {} bytes (names are at most {})",
+						  nameBytes->size(), QUANTA_FILE_MAX_NAME);
 			} else {
 				result = files_.open(std::string(begin, static_cast<const char *>(nul)), *mode);
 				if (result >= 0)
@@ -249,11 +256,14 @@ void FileDevice::block(GuestPhysAddr at)
 	case QUANTA_FILE_WRITE: {
 		if (r.length > QUANTA_FILE_MAX_IO) {
 			result = QUANTA_E2BIG;
+			why = fmt::format("{} of {} bytes (at most {} per request)", r.op == QUANTA_FILE_READ ? "read" : "write",
+					  r.length, QUANTA_FILE_MAX_IO);
 			break;
 		}
 		auto buffer = memory.view(gpa(r.buffer), r.length);
 		if (!buffer) {
 			result = QUANTA_EFAULT;
+			why = fmt::format("buffer {:#x}+{} lies outside memory", r.buffer, r.length);
 			break;
 		}
 		result = r.op == QUANTA_FILE_READ ? files_.read(r.fd, buffer->data(), buffer->size())
@@ -267,11 +277,13 @@ void FileDevice::block(GuestPhysAddr at)
 		break;
 	default:
 		result = QUANTA_ENOSYS;
+		why = fmt::format("unknown request op {}", r.op);
 		break;
 	}
 	if (result < 0) {
-		logError(files_.lastError().empty() ? fmt::format("request op {} failed with {}", r.op, result)
-						     : files_.lastError());
+		if (why.empty())
+			why = files_.lastError();
+		logError(why.empty() ? fmt::format("request op {} failed with {}", r.op, result) : why);
 	}
 	r.ret = static_cast<std::int32_t>(result);
 	memory.store(at, r);

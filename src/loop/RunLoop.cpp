@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "trace/Explain.h"
+#include "trace/Trace.h"
+
 namespace quanta {
 
 const char *vmStatusName(VmStatus status)
@@ -115,6 +118,7 @@ void RunLoop::step()
 		if (sched_.liveCount() == 0) {
 			ev_break(loop_, EVBREAK_ALL);
 		} else if (deadlocked()) {
+			console_.beforeOutput();
 			fmt::print(stderr, "quanta: deadlock: every running VM waits on a channel that no one can serve\n");
 			for (std::size_t vm = 0; vm < machines_.size(); ++vm)
 				if (record_.vms[vm].status == VmStatus::Parked)
@@ -124,6 +128,8 @@ void RunLoop::step()
 			ev_break(loop_, EVBREAK_ALL);
 		} else {
 			idleSince_ = now;
+			if (config_.explain)
+				config_.explain->idle();
 		}
 		return;
 	}
@@ -143,30 +149,52 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	// A lone VM has nobody to yield to: no slice timer, no needless kicks.
 	if (pick.budget && sched_.liveCount() > 1)
 		deadline = start + *pick.budget;
+	else if (pick.budget && config_.loneSliceLimit)
+		deadline = start + *config_.loneSliceLimit;
 	if (durationDeadline_)
 		deadline = deadline ? std::min(*deadline, *durationDeadline_) : *durationDeadline_;
 	if (deadline)
 		kick_.armAt(*deadline);
+	if (config_.explain)
+		config_.explain->sliceStarted(machine, config_.policy,
+					      deadline ? std::optional<Nanos>(*deadline - start) : std::nullopt);
 
+	const bool traceExits = config_.tracer && config_.tracer->wantsExits();
 	sched::SliceEnd why = sched::SliceEnd::Stop;
 	bool entered = false;
 	Nanos exitTime = start;
+	Nanos ran = 0;          // this slice's charges, for the trace
+	std::uint32_t runs = 0; // KVM_RUN calls in this slice
 	for (;;) {
 		ExitOutcome outcome;
-		if (retryPending_[vm]) {
+		Nanos t0 = exitTime;
+		const bool retried = retryPending_[vm];
+		if (retried) {
 			// The exit that parked this vCPU is completed before re-entry.
 			retryPending_[vm] = false;
 			outcome = machine.retryExit();
 			outcome.ioExit = false;
 		} else {
-			Nanos t0 = monotonicNow();
+			t0 = monotonicNow();
 			if (!entered && lastSliceExit_)
 				record_.switchLatencyNs.push_back(t0 - *lastSliceExit_);
 			entered = true;
 			outcome = machine.run();
 			exitTime = monotonicNow();
 			sched_.charge(vm, exitTime - t0);
+			ran += exitTime - t0;
+			++runs;
+			if (traceExits) {
+				const kvm_run &exit = machine.runState();
+				bool io = exit.exit_reason == KVM_EXIT_IO;
+				config_.tracer->exit({ t0, exitTime, static_cast<std::uint32_t>(vm), exit.exit_reason,
+						       io ? exit.io.port : std::uint16_t{ 0 },
+						       io && exit.io.direction == KVM_EXIT_IO_OUT,
+						       io ? exit.io.size : std::uint8_t{ 0 } });
+			}
 		}
+		if (config_.explain)
+			config_.explain->exitHandled(machine, outcome, retried ? 0 : exitTime - t0, retried);
 
 		if (outcome.action == ExitAction::Continue) {
 			if (outcome.ioExit && sched_.endsSlice(sched::SliceEnd::IoExit)) {
@@ -227,6 +255,10 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	console_.flush(vm);
 	Nanos now = monotonicNow();
 	sched_.endSlice(vm, why, now);
+	if (config_.tracer)
+		config_.tracer->slice({ start, now, ran, static_cast<std::uint32_t>(vm), runs, why });
+	if (config_.explain)
+		config_.explain->sliceEnded(machine, why, now - start, ran, runs);
 	wakeChannelWaiters(now);
 	if (durationDeadline_ && now >= *durationDeadline_) {
 		record_.durationReached = true;
@@ -299,6 +331,7 @@ void RunLoop::stopAll(Nanos now)
 
 void RunLoop::report(std::size_t vm, const std::string &text)
 {
+	console_.beforeOutput(); // the live status line steps aside
 	fmt::print(stderr, "quanta: {}: {}\n", machines_[vm]->name(), text);
 }
 

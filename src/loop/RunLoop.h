@@ -25,6 +25,11 @@
 
 namespace quanta {
 
+namespace trace {
+class Tracer;
+class Explain;
+} // namespace trace
+
 enum class VmStatus {
 	Runnable,
 	Parked,
@@ -42,6 +47,13 @@ struct LoopConfig {
 	std::vector<std::uint64_t> weights; // one per VM
 	std::optional<Nanos> duration;
 	ChannelHub *channels = nullptr;
+	// Seeing the schedule (src/trace): each is optional and costs one
+	// branch per slice (per exit for exit-level traces) when absent.
+	trace::Tracer *tracer = nullptr;   // records slices (and exits)
+	trace::Explain *explain = nullptr; // narrates the first slices
+	// A lone VM runs without a slice timer; with the live status line on,
+	// its slices still end this often so the line is redrawn.
+	std::optional<Nanos> loneSliceLimit;
 };
 
 // What one run measured; the report is computed from it.

@@ -49,7 +49,8 @@ Further optional keys (for scheduler, signal and report tests):
   relative_to = "wall_ns"          # optional: check value / (the number at this
                                    # path) instead, e.g. parked_ns / wall_ns
 
-@WORK@ is a fresh, empty directory per case: DIR/<case name> under
+@WORK@ is a fresh, empty directory per case (made only for cases that use
+@WORK@ or expect_json): DIR/<case name> under
 --workdir DIR (emptied first and kept afterwards for inspection; the KVM
 sandbox has a private /tmp, so meson passes a directory inside the build
 directory), or a temporary directory removed at the end when --workdir is
@@ -570,11 +571,12 @@ def run_case(case: Case, quanta: str, guests: str, workroot: str,
     """Returns (passed, message lines after the PASS/FAIL name); fills
     `measured` (when given) with wall and cpu seconds of the run."""
     work = os.path.join(workroot, work_dir_name(case.name))
-    try:
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-    except OSError as e:
-        return False, f": cannot create work directory {work}: {e}"
+    if case.expect_json or any("@WORK@" in a for a in case.args):
+        try:
+            shutil.rmtree(work, ignore_errors=True)
+            os.makedirs(work)
+        except OSError as e:
+            return False, f": cannot create work directory {work}: {e}"
 
     def subst(a: str) -> str:
         return a.replace("@QUANTA@", quanta).replace("@GUESTS@", guests).replace("@WORK@", work)

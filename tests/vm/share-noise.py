@@ -26,6 +26,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("vm_run", os.path.join(HERE, "run.py"))
 vm_run = importlib.util.module_from_spec(spec)

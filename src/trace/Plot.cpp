@@ -1,0 +1,376 @@
+#include "trace/Plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <iterator>
+
+namespace quanta::trace {
+
+namespace {
+
+constexpr double kWidth = 960;
+constexpr double kLeft = 120; // room for lane labels and the share axis
+constexpr double kRight = 40;
+constexpr double kPlotWidth = kWidth - kLeft - kRight;
+constexpr double kLaneHeight = 22;
+constexpr double kLaneGap = 6;
+constexpr double kShareHeight = 260;
+// The close-up shows this many quanta: two cycles of frac at 70,30.
+constexpr Nanos kCloseUpQuanta = 30;
+
+// Tableau 10: distinguishable, and still readable in grey scale.
+constexpr const char *kPalette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+				     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac" };
+
+const char *colourOf(std::size_t vm)
+{
+	return kPalette[vm % std::size(kPalette)];
+}
+
+std::string xmlEscape(std::string_view text)
+{
+	std::string out;
+	for (char c : text) {
+		switch (c) {
+		case '&':
+			out += "&amp;";
+			break;
+		case '<':
+			out += "&lt;";
+			break;
+		case '>':
+			out += "&gt;";
+			break;
+		case '"':
+			out += "&quot;";
+			break;
+		default:
+			// Control characters are not allowed in XML 1.0.
+			if (static_cast<unsigned char>(c) >= 0x20 || c == '\t')
+				out += c;
+		}
+	}
+	return out;
+}
+
+// A time unit that keeps tick labels short for a span of this length.
+struct TimeUnit {
+	double ns;
+	const char *name;
+};
+
+TimeUnit unitFor(Nanos span)
+{
+	if (span >= 2'000'000'000)
+		return { 1e9, "s" };
+	if (span >= 2'000'000)
+		return { 1e6, "ms" };
+	return { 1e3, "us" };
+}
+
+// 1, 2 or 5 times a power of ten, giving about `ticks` intervals.
+double niceStep(double span, int ticks)
+{
+	if (span <= 0)
+		return 1;
+	double raw = span / ticks;
+	double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+	double r = raw / magnitude;
+	double step = r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10;
+	return step * magnitude;
+}
+
+std::string number(double value)
+{
+	// Rounds away float noise (0.30000000000000004) before printing.
+	return fmt::format("{:g}", std::round(value * 1e6) / 1e6);
+}
+
+class Canvas {
+public:
+	void rect(double x, double y, double w, double h, std::string_view fill, std::string_view extra = {})
+	{
+		fmt::format_to(std::back_inserter(out_),
+			       "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"{}{}/>\n", x,
+			       y, w, h, fill, extra.empty() ? "" : " ", extra);
+	}
+	void line(double x1, double y1, double x2, double y2, std::string_view stroke, double width = 1,
+		  std::string_view extra = {})
+	{
+		fmt::format_to(std::back_inserter(out_),
+			       "<line x1=\"{:.2f}\" y1=\"{:.2f}\" x2=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"{}\" "
+			       "stroke-width=\"{}\"{}{}/>\n",
+			       x1, y1, x2, y2, stroke, width, extra.empty() ? "" : " ", extra);
+	}
+	// text is escaped here; anchor: start, middle or end.
+	void text(double x, double y, std::string_view text, std::string_view anchor = "start", double size = 12,
+		  std::string_view extra = {})
+	{
+		fmt::format_to(std::back_inserter(out_),
+			       "<text x=\"{:.2f}\" y=\"{:.2f}\" font-size=\"{}\" text-anchor=\"{}\"{}{}>{}</text>\n", x,
+			       y, size, anchor, extra.empty() ? "" : " ", extra, xmlEscape(text));
+	}
+	void raw(std::string_view text) { out_ += text; }
+	std::string &out() { return out_; }
+
+private:
+	std::string out_;
+};
+
+// Maps a time range onto the plot's x range.
+struct TimeScale {
+	Nanos from;
+	Nanos to;
+	double x(Nanos t) const
+	{
+		double span = static_cast<double>(std::max<Nanos>(to - from, 1));
+		return kLeft + kPlotWidth * static_cast<double>(t - from) / span;
+	}
+};
+
+// Ticks, grid lines from top to bottom, and the axis label under them.
+void timeAxis(Canvas &svg, const TimeScale &scale, double top, double bottom, std::string_view what)
+{
+	TimeUnit unit = unitFor(scale.to - scale.from);
+	double from = static_cast<double>(scale.from) / unit.ns;
+	double to = static_cast<double>(scale.to) / unit.ns;
+	double step = niceStep(to - from, 8);
+	svg.line(kLeft, bottom, kLeft + kPlotWidth, bottom, "#333");
+	for (double v = std::ceil(from / step - 1e-9) * step; v <= to + step * 1e-9; v += step) {
+		double x = scale.x(static_cast<Nanos>(std::llround(v * unit.ns)));
+		svg.line(x, top, x, bottom, "#ddd", 1);
+		svg.line(x, bottom, x, bottom + 5, "#333");
+		svg.text(x, bottom + 18, number(v), "middle", 11);
+	}
+	svg.text(kLeft + kPlotWidth / 2, bottom + 36, fmt::format("{} ({})", what, unit.name), "middle", 12);
+}
+
+void laneLabels(Canvas &svg, const TraceData &data, double top)
+{
+	for (std::size_t i = 0; i < data.vms.size(); ++i) {
+		double y = top + static_cast<double>(i) * (kLaneHeight + kLaneGap);
+		svg.rect(kLeft, y, kPlotWidth, kLaneHeight, "#f4f4f4");
+		svg.text(kLeft - 10, y + kLaneHeight / 2 + 4, data.vms[i].name, "end", 12);
+	}
+}
+
+double lanesHeight(const TraceData &data)
+{
+	return static_cast<double>(data.vms.size()) * (kLaneHeight + kLaneGap) - kLaneGap;
+}
+
+// The whole run: slices closer than about a pixel are drawn as one bar, so
+// a long run stays a small file.
+void wholeTimeline(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
+{
+	laneLabels(svg, data, top);
+	constexpr double kMergeGapPx = 0.75;
+	struct Bar {
+		double x0;
+		double x1;
+		bool open = false;
+	};
+	std::vector<Bar> bars(data.vms.size());
+	auto flush = [&](std::size_t vm) {
+		Bar &bar = bars[vm];
+		if (!bar.open)
+			return;
+		double y = top + static_cast<double>(vm) * (kLaneHeight + kLaneGap);
+		svg.rect(bar.x0, y, std::max(bar.x1 - bar.x0, 0.5), kLaneHeight, colourOf(vm));
+		bar.open = false;
+	};
+	for (const SliceEvent &slice : data.slices) {
+		if (slice.vm >= bars.size())
+			continue;
+		double x0 = scale.x(slice.start);
+		double x1 = scale.x(slice.end);
+		Bar &bar = bars[slice.vm];
+		if (bar.open && x0 - bar.x1 < kMergeGapPx) {
+			bar.x1 = std::max(bar.x1, x1);
+			continue;
+		}
+		flush(slice.vm);
+		bar = { x0, x1, true };
+	}
+	for (std::size_t vm = 0; vm < bars.size(); ++vm)
+		flush(vm);
+}
+
+// The first slices, one bar each, with a tooltip per slice.
+void closeUp(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
+{
+	laneLabels(svg, data, top);
+	std::vector<std::uint64_t> index(data.vms.size(), 0);
+	for (const SliceEvent &slice : data.slices) {
+		if (slice.vm >= data.vms.size())
+			continue;
+		++index[slice.vm];
+		if (slice.start >= scale.to)
+			break;
+		double x0 = scale.x(slice.start);
+		double x1 = scale.x(std::min(slice.end, scale.to));
+		double y = top + static_cast<double>(slice.vm) * (kLaneHeight + kLaneGap);
+		svg.raw("<g>");
+		svg.rect(x0, y, std::max(x1 - x0, 0.5), kLaneHeight, colourOf(slice.vm),
+			 "stroke=\"#fff\" stroke-width=\"0.8\"");
+		svg.raw(fmt::format("<title>{} slice {}: {:.3f} ms, ran {:.3f} ms, ended by {}</title></g>\n",
+				    xmlEscape(data.vms[slice.vm].name), index[slice.vm],
+				    static_cast<double>(slice.end - slice.start) / 1e6,
+				    static_cast<double>(slice.ran) / 1e6, sched::sliceEndName(slice.why)));
+	}
+}
+
+// Cumulative share of guest time per VM after every slice, and the targets.
+void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
+{
+	double bottom = top + kShareHeight;
+	auto y = [&](double share) { return bottom - kShareHeight * share; };
+	svg.rect(kLeft, top, kPlotWidth, kShareHeight, "#fafafa");
+	for (int pct = 0; pct <= 100; pct += 10) {
+		double yy = y(pct / 100.0);
+		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, pct % 50 == 0 ? "#ccc" : "#eee");
+		if (pct % 20 == 0 || pct == 50) {
+			svg.line(kLeft - 5, yy, kLeft, yy, "#333");
+			svg.text(kLeft - 8, yy + 4, fmt::format("{}%", pct), "end", 11);
+		}
+	}
+	svg.line(kLeft, top, kLeft, bottom, "#333");
+	svg.text(kLeft - 62, top + kShareHeight / 2, "share of guest time so far", "middle", 12,
+		 fmt::format("transform=\"rotate(-90 {:.2f} {:.2f})\"", kLeft - 62, top + kShareHeight / 2));
+	timeAxis(svg, scale, top, bottom, "time since start");
+
+	for (std::size_t vm = 0; vm < data.vms.size(); ++vm) {
+		double yy = y(data.vms[vm].targetShare);
+		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, colourOf(vm), 1.5, "stroke-dasharray=\"7 5\"");
+		svg.text(kLeft + kPlotWidth - 4, yy - 5,
+			 fmt::format("{} target {}%", data.vms[vm].name, number(data.vms[vm].targetShare * 100)), "end",
+			 11, fmt::format("fill=\"{}\"", colourOf(vm)));
+	}
+
+	// One point per VM per slice end, thinned to about two per pixel.
+	std::vector<Nanos> ran(data.vms.size(), 0);
+	Nanos total = 0;
+	std::vector<std::string> points(data.vms.size());
+	std::vector<double> lastX(data.vms.size(), -1e9);
+	for (std::size_t s = 0; s < data.slices.size(); ++s) {
+		const SliceEvent &slice = data.slices[s];
+		if (slice.vm >= ran.size())
+			continue;
+		ran[slice.vm] += slice.ran;
+		total += slice.ran;
+		if (total <= 0)
+			continue;
+		double x = scale.x(slice.end);
+		bool last = s + 1 == data.slices.size();
+		for (std::size_t vm = 0; vm < ran.size(); ++vm) {
+			if (x - lastX[vm] < 0.5 && !last)
+				continue;
+			lastX[vm] = x;
+			double share = static_cast<double>(ran[vm]) / static_cast<double>(total);
+			fmt::format_to(std::back_inserter(points[vm]), "{:.1f},{:.1f} ", x, y(share));
+		}
+	}
+	for (std::size_t vm = 0; vm < points.size(); ++vm) {
+		if (points[vm].empty())
+			continue;
+		points[vm].pop_back();
+		svg.raw(fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" "
+				    "stroke-linejoin=\"round\" points=\"{}\"/>\n",
+				    colourOf(vm), points[vm]));
+	}
+}
+
+} // namespace
+
+std::string plotSvg(const TraceData &data)
+{
+	// Times relative to the run's start; the end is the wall time, or the
+	// last slice when the trace has none.
+	Nanos end = data.wall;
+	for (const SliceEvent &slice : data.slices)
+		end = std::max(end, slice.end - data.origin);
+	end = std::max<Nanos>(end, 1);
+	TimeScale whole{ data.origin, data.origin + end };
+
+	Nanos closeUpLength = data.quantum > 0 ? kCloseUpQuanta * data.quantum : end / 10;
+	bool showCloseUp = !data.slices.empty() && end > closeUpLength * 3 / 2;
+	TimeScale close{ data.origin, data.origin + closeUpLength };
+
+	std::vector<VmTotals> totals = totalsByVm(data);
+	Nanos guest = 0;
+	for (const VmTotals &t : totals)
+		guest += t.ran;
+
+	Canvas body;
+	double y = 30;
+	std::string names;
+	for (std::size_t i = 0; i < data.vms.size(); ++i)
+		names += (i == 0 ? "" : i + 1 == data.vms.size() ? " and " : ", ") + data.vms[i].name;
+	body.text(kLeft, y, fmt::format("quanta: {}", names), "start", 18, "font-weight=\"bold\"");
+	y += 22;
+	body.text(kLeft, y,
+		  fmt::format("policy {}, quantum {} ms, {} slices over {} s{}", data.policy,
+			      number(static_cast<double>(data.quantum) / 1e6), data.slices.size(),
+			      number(static_cast<double>(end) / 1e9),
+			      data.droppedExits ? fmt::format(" ({} exit events dropped)", data.droppedExits) : ""),
+		  "start", 12, "fill=\"#555\"");
+
+	// Legend: three VMs per row.
+	y += 26;
+	constexpr std::size_t kPerRow = 3;
+	for (std::size_t i = 0; i < data.vms.size(); ++i) {
+		double x = kLeft + static_cast<double>(i % kPerRow) * (kPlotWidth / kPerRow);
+		double row = y + static_cast<double>(i / kPerRow) * 20;
+		double achieved = guest > 0 && i < totals.size()
+					  ? 100.0 * static_cast<double>(totals[i].ran) / static_cast<double>(guest)
+					  : 0.0;
+		body.rect(x, row - 11, 14, 14, colourOf(i));
+		body.text(x + 20, row, fmt::format("{}: target {}%, achieved {:.2f}%", data.vms[i].name,
+						   number(data.vms[i].targetShare * 100), achieved),
+			  "start", 12);
+	}
+	y += static_cast<double>((data.vms.size() + kPerRow - 1) / kPerRow) * 20 + 4;
+	body.line(kLeft, y - 4, kLeft + 28, y - 4, "#666", 1.5, "stroke-dasharray=\"7 5\"");
+	body.text(kLeft + 34, y, "dashed: target share", "start", 11, "fill=\"#555\"");
+
+	y += 34;
+	body.text(kLeft, y, "Timeline: which VM ran when", "start", 14, "font-weight=\"bold\"");
+	y += 12;
+	wholeTimeline(body, data, whole, y);
+	double lanes = lanesHeight(data);
+	timeAxis(body, whole, y, y + lanes + 4, "time since start");
+	y += lanes + 4 + 60;
+
+	if (showCloseUp) {
+		body.text(kLeft, y,
+			  fmt::format("Close-up: the first {} quanta, one bar per slice", kCloseUpQuanta),
+			  "start", 14, "font-weight=\"bold\"");
+		y += 12;
+		closeUp(body, data, close, y);
+		timeAxis(body, close, y, y + lanes + 4, "time since start");
+		y += lanes + 4 + 60;
+	}
+
+	body.text(kLeft, y, "Cumulative share of guest CPU time against the target", "start", 14,
+		  "font-weight=\"bold\"");
+	y += 14;
+	sharePlot(body, data, whole, y);
+	y += kShareHeight + 50;
+
+	if (data.slices.empty())
+		body.text(kWidth / 2, 40, "(no slices recorded)", "middle", 14);
+
+	std::string svg = fmt::format(
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1:.0f}\" "
+		"viewBox=\"0 0 {0} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+		"<title>quanta schedule: {2}</title>\n"
+		"<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
+		kWidth, y, xmlEscape(names));
+	svg += body.out();
+	svg += "</svg>\n";
+	return svg;
+}
+
+} // namespace quanta::trace

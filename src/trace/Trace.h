@@ -1,0 +1,111 @@
+// The schedule as it happened: every slice (VM, start, end, why it ended,
+// time inside KVM_RUN) and, at level `exits`, every KVM_RUN and its exit.
+//
+// Recording must not disturb what it measures, so the run loop only appends
+// fixed-size records to vectors reserved up front (no I/O, no formatting,
+// no allocation in the common case); files are written after the run
+// (ChromeTrace.h) and plots drawn from the same data (Plot.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sched/Policy.h"
+
+namespace quanta::trace {
+
+enum class Level {
+	Slices, // one event per slice
+	Exits,  // and one per KVM_RUN, named by its exit
+};
+
+std::optional<Level> parseLevel(std::string_view name);
+std::string_view levelName(Level level);
+
+struct SliceEvent {
+	Nanos start;        // monotonic ns: the slice began (after the pick)
+	Nanos end;          // handed back to the scheduler
+	Nanos ran;          // time inside KVM_RUN, exactly what was charged
+	std::uint32_t vm;   // index in TraceData::vms
+	std::uint32_t runs; // KVM_RUN calls in the slice
+	sched::SliceEnd why;
+};
+
+struct ExitEvent {
+	Nanos enter;          // KVM_RUN called
+	Nanos exit;           // back in userspace
+	std::uint32_t vm;
+	std::uint32_t reason; // KVM_EXIT_* (KVM_EXIT_INTR: a signal kicked it out)
+	std::uint16_t port;   // KVM_EXIT_IO only
+	bool out;             // KVM_EXIT_IO only
+	std::uint8_t size;    // KVM_EXIT_IO only
+};
+
+struct TraceVm {
+	std::string name;
+	std::uint64_t weight = 1;
+	double targetShare = 0.0; // what the policy aims for, 0..1
+};
+
+// A recorded run, or one read back from a trace file.
+struct TraceData {
+	std::string policy;
+	Nanos quantum = 0;
+	Nanos origin = 0; // monotonic ns of the run's start: time 0 in files
+	Nanos wall = 0;   // length of the run
+	Level level = Level::Slices;
+	std::vector<TraceVm> vms;
+	std::vector<SliceEvent> slices;
+	std::vector<ExitEvent> exits;
+	std::uint64_t droppedExits = 0; // exit events past kMaxExitEvents
+};
+
+// "io out 0x10", "hlt", "intr": the short name of an exit.
+std::string exitName(const ExitEvent &event);
+// KVM_EXIT_* code -> "io", "hlt", "mmio", "intr", ... ("exit N" otherwise).
+std::string exitReasonName(std::uint32_t reason);
+
+// Per-VM sums over the slices: what the report's totals must equal.
+struct VmTotals {
+	std::uint64_t slices = 0;
+	Nanos ran = 0;
+};
+std::vector<VmTotals> totalsByVm(const TraceData &data);
+
+// The recorder the run loop appends to; nullptr there means no tracing.
+class Tracer {
+public:
+	// Exit events beyond this are counted, not kept: at 40k exits a second
+	// this is 25 s of exits, 32 MB of memory and a trace file Perfetto
+	// still opens quickly.
+	static constexpr std::size_t kMaxExitEvents = 1'000'000;
+
+	// expectedSlices sizes the slice vector so the loop never reallocates
+	// in a run of that length.
+	Tracer(Level level, std::size_t expectedSlices);
+
+	bool wantsExits() const { return data_.level == Level::Exits; }
+
+	void slice(const SliceEvent &event) { data_.slices.push_back(event); }
+	void exit(const ExitEvent &event)
+	{
+		if (data_.exits.size() < kMaxExitEvents)
+			data_.exits.push_back(event);
+		else
+			++data_.droppedExits;
+	}
+
+	TraceData &data() { return data_; }
+	const TraceData &data() const { return data_; }
+
+private:
+	TraceData data_;
+};
+
+// How many slices a run of this length is expected to have (for Tracer).
+std::size_t expectedSlices(std::optional<Nanos> duration, Nanos quantum, std::size_t vms);
+
+} // namespace quanta::trace
