@@ -9,7 +9,7 @@
  * KVM_RUN and just after the HLT exit), so process start and VM setup are
  * excluded, as quanta's report excludes them from its wall time.
  *
- * Usage: minimal-kvm [--signal-mask] [--timed] IMAGE
+ * Usage: minimal-kvm [--signal-mask] [--timed] [--cpuid] IMAGE
  * Two options add one part of quanta's per-exit mechanics each, to show
  * where a difference comes from (the plain loop is the baseline):
  *   --signal-mask  what quanta does for its kick: block SIGRTMIN, SIGINT and
@@ -17,7 +17,11 @@
  *                  KVM_RUN (KVM_SET_SIGNAL_MASK), so the kernel swaps the
  *                  signal mask on every KVM_RUN;
  *   --timed        read CLOCK_MONOTONIC before and after every KVM_RUN, as
- *                  quanta does to charge guest time.
+ *                  quanta does to charge guest time;
+ *   --cpuid        give the vCPU KVM's whole supported CPUID
+ *                  (KVM_GET_SUPPORTED_CPUID -> KVM_SET_CPUID2), as quanta
+ *                  does; without it the vCPU keeps KVM's default (empty)
+ *                  CPUID.
  * Prints a readable line and a JSON line on stdout:
  *   {"exits_io_out": N, "exits_io_in": N, "exits_total": N, "loop_ns": N, "ns_per_exit": X}
  * Exit status: 0 on HLT, 1 on an unexpected exit, 2 on bad usage or image,
@@ -112,6 +116,22 @@ static void set_signal_mask(int vcpu)
 		die_errno("KVM_SET_SIGNAL_MASK");
 }
 
+/* quanta's Machine: the vCPU gets everything KVM supports. */
+static void set_supported_cpuid(int kvm, int vcpu)
+{
+	enum { MAX_ENTRIES = 256 };
+	size_t size = sizeof(struct kvm_cpuid2) + MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *cpuid = calloc(1, size);
+	if (!cpuid)
+		die_errno("calloc");
+	cpuid->nent = MAX_ENTRIES;
+	if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
+		die_errno("KVM_GET_SUPPORTED_CPUID");
+	if (ioctl(vcpu, KVM_SET_CPUID2, cpuid) < 0)
+		die_errno("KVM_SET_CPUID2");
+	free(cpuid);
+}
+
 static void real_mode_segment(struct kvm_segment *seg)
 {
 	seg->base = 0;
@@ -121,19 +141,21 @@ static void real_mode_segment(struct kvm_segment *seg)
 
 int main(int argc, char **argv)
 {
-	int signal_mask = 0, timed = 0;
+	int signal_mask = 0, timed = 0, cpuid = 0;
 	while (argc > 2) {
 		if (strcmp(argv[1], "--signal-mask") == 0)
 			signal_mask = 1;
 		else if (strcmp(argv[1], "--timed") == 0)
 			timed = 1;
+		else if (strcmp(argv[1], "--cpuid") == 0)
+			cpuid = 1;
 		else
 			break;
 		--argc;
 		++argv;
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: minimal-kvm [--signal-mask] [--timed] IMAGE\n");
+		fprintf(stderr, "usage: minimal-kvm [--signal-mask] [--timed] [--cpuid] IMAGE\n");
 		return 2;
 	}
 
@@ -175,6 +197,9 @@ int main(int argc, char **argv)
 	struct kvm_run *run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		die_errno("mmap kvm_run");
+
+	if (cpuid)
+		set_supported_cpuid(kvm, vcpu);
 
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
@@ -235,15 +260,16 @@ int main(int argc, char **argv)
 
 	uint64_t io = io_out + io_in;
 	double per_exit = io ? (double)loop_ns / (double)io : 0.0;
-	printf("minimal-kvm%s%s: image %zu bytes, %llu I/O exits (%llu OUT, %llu IN), %llu exits in all, "
+	printf("minimal-kvm%s%s%s: image %zu bytes, %llu I/O exits (%llu OUT, %llu IN), %llu exits in all, "
 	       "loop %.3f ms, %.1f ns per I/O exit\n",
-	       signal_mask ? " --signal-mask" : "", timed ? " --timed" : "", image_size, (unsigned long long)io, (unsigned long long)io_out, (unsigned long long)io_in,
+	       signal_mask ? " --signal-mask" : "", timed ? " --timed" : "",
+	       cpuid ? " --cpuid" : "", image_size, (unsigned long long)io, (unsigned long long)io_out, (unsigned long long)io_in,
 	       (unsigned long long)total, (double)loop_ns / 1e6, per_exit);
 	printf("{\"exits_io_out\": %llu, \"exits_io_in\": %llu, \"exits_total\": %llu, "
 	       "\"loop_ns\": %lld, \"ns_per_exit\": %.1f, \"in_run_ns\": %lld, \"signal_mask\": %s, \"timed\": %s, "
-	       "\"halted\": %s}\n",
+	       "\"cpuid\": %s, \"halted\": %s}\n",
 	       (unsigned long long)io_out, (unsigned long long)io_in, (unsigned long long)total,
 	       (long long)loop_ns, per_exit, (long long)in_run_ns, signal_mask ? "true" : "false",
-	       timed ? "true" : "false", status == 0 ? "true" : "false");
+	       timed ? "true" : "false", cpuid ? "true" : "false", status == 0 ? "true" : "false");
 	return status;
 }

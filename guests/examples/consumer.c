@@ -25,10 +25,10 @@ int main(void)
 
     for (;;) {
         int32_t ret = quanta_chan_recv(PC_CH_STATE, &st, sizeof st, 0);
+        pc_check_peer(ret, round + 1, "producer");
         if (ret != (int32_t)sizeof st) {
             l_str("consumer: waiting for the producer's state failed: ");
             l_ret(ret);
-            l_str(ret == QUANTA_EPIPE ? " (the producer has stopped)" : "");
             pc_fail_start();
         }
         round++;
@@ -111,10 +111,10 @@ int main(void)
         st.consumed = consumed;
         st.flags |= finished ? PC_CONSUMER_DONE : 0;
         ret = quanta_chan_send(PC_CH_TURN, &st, sizeof st, 0);
+        pc_check_peer(ret, round, "producer");
         if (ret != (int32_t)sizeof st) {
             l_str("consumer: handing the turn back failed: ");
             l_ret(ret);
-            l_str(ret == QUANTA_EPIPE ? " (the producer has stopped)" : "");
             pc_fail_start();
         }
         if (finished)

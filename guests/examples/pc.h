@@ -71,6 +71,21 @@ static inline __attribute__((noreturn)) void pc_fail_start(void)
     fail_line(PC_FAIL);
 }
 
+/* A channel call that failed because the other VM has stopped (halted,
+ * exited or faulted): quanta woke this side with EPIPE. Says so and fails. */
+static inline void pc_check_peer(int32_t ret, uint32_t round, const char *peer)
+{
+    if (ret != QUANTA_EPIPE)
+        return;
+    l_str(pc_self);
+    l_str(": round ");
+    l_u64(round);
+    l_str(": the ");
+    l_str(peer);
+    l_str(" has stopped (EPIPE)");
+    pc_fail_start();
+}
+
 /* The buffer channel's state from the hypervisor, checked against what this
  * side knows: produced and consumed so far. Returns the info. */
 static inline struct quanta_hc_chan_info pc_buffer_info(uint32_t produced, uint32_t consumed)
@@ -128,8 +143,15 @@ static inline void pc_check_channels(void)
             l_str(pc_self);
             l_str(": channel ");
             l_u64(ch);
-            l_str(ret != QUANTA_OK ? " missing (" : " wrong (");
-            l_ret(ret);
+            if (ret != QUANTA_OK) {
+                l_str(" missing (");
+                l_ret(ret);
+            } else {
+                l_str(" wrong (slots ");
+                l_u64(info.slots);
+                l_str(", size ");
+                l_u64(info.max_size);
+            }
             l_str("); run with --name producer,consumer"
                   " --channel producer:consumer,slots=6"
                   " --channel producer:consumer,slots=1"

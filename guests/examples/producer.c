@@ -27,11 +27,23 @@ int main(void)
 
     const unsigned width = pc_width(PC_ITEMS);
     uint32_t produced = 0, consumed = 0, round = 0;
-    struct pc_state st;
+    struct pc_state st = { 0 };
 
     for (;;) {
         round++;
         struct quanta_hc_chan_info info = pc_buffer_info(produced, consumed);
+        /* After the consumer's round its cons_p must be the hypervisor's. */
+        if (round > 1 && (st.cons_p != info.cons_p || st.used != info.used)) {
+            l_str("producer: INVARIANT: the consumer says cons_p=");
+            l_u64(st.cons_p);
+            l_str(" used=");
+            l_u64(st.used);
+            l_str(", the buffer has cons_p=");
+            l_u64(info.cons_p);
+            l_str(" used=");
+            l_u64(info.used);
+            pc_fail_start();
+        }
         uint32_t room = info.slots - info.used;
         uint32_t left = PC_ITEMS - produced;
         uint32_t k = rng_upto(room < left ? room : left);
@@ -43,6 +55,7 @@ int main(void)
             /* k <= free slots: a non-blocking send must not fail. */
             int32_t ret = quanta_chan_send(PC_CH_BUFFER, &buffer[p], sizeof buffer[p],
                                            QUANTA_CHAN_NONBLOCK);
+            pc_check_peer(ret, round, "consumer");
             if (ret != (int32_t)sizeof buffer[p]) {
                 l_str("producer: INVARIANT: sending item ");
                 l_u64(produced + 1);
@@ -67,18 +80,18 @@ int main(void)
         st.flags = produced == PC_ITEMS ? PC_PRODUCER_DONE : 0;
         st.total = PC_ITEMS;
         int32_t ret = quanta_chan_send(PC_CH_STATE, &st, sizeof st, 0);
+        pc_check_peer(ret, round, "consumer");
         if (ret != (int32_t)sizeof st) {
             l_str("producer: handing the state over failed: ");
             l_ret(ret);
-            l_str(ret == QUANTA_EPIPE ? " (the consumer has stopped)" : "");
             pc_fail_start();
         }
 
         ret = quanta_chan_recv(PC_CH_TURN, &st, sizeof st, 0);
+        pc_check_peer(ret, round, "consumer");
         if (ret != (int32_t)sizeof st) {
             l_str("producer: waiting for the turn back failed: ");
             l_ret(ret);
-            l_str(ret == QUANTA_EPIPE ? " (the consumer has stopped)" : "");
             pc_fail_start();
         }
         if (st.round != round || st.produced != produced || st.consumed < consumed ||
@@ -94,23 +107,11 @@ int main(void)
             pc_fail_start();
         }
         consumed = st.consumed;
-        /* The consumer's cons_p must be the hypervisor's. */
-        info = pc_buffer_info(produced, consumed);
-        if (st.cons_p != info.cons_p || st.used != info.used) {
-            l_str("producer: INVARIANT: the consumer says cons_p=");
-            l_u64(st.cons_p);
-            l_str(" used=");
-            l_u64(st.used);
-            l_str(", the buffer has cons_p=");
-            l_u64(info.cons_p);
-            l_str(" used=");
-            l_u64(info.used);
-            pc_fail_start();
-        }
         if (st.flags & PC_CONSUMER_DONE)
             break;
     }
 
+    pc_buffer_info(produced, consumed); /* the last round checked too */
     if (consumed != produced || produced != PC_ITEMS) {
         l_str("producer: INVARIANT: finished with ");
         l_u64(produced);

@@ -21,6 +21,8 @@ constexpr const char *kFooter = R"(Examples:
   quanta --memory 8 --page 4 --guest g1.img g2.img
   quanta --mode real -g hello16.bin
   quanta --mode real -g neo.bin morpheus.bin --share 70,30 --duration 3s
+  quanta run experiments/matrix-70-30.toml [options...]   (an experiment file)
+  quanta plot trace.json -o trace.svg                     (draw a --trace file)
 
 Several guests run time-shared on one thread. Policies: stride (default:
 proportional share of measured CPU time), frac (the Matrix assignment's
@@ -143,6 +145,25 @@ ChannelSpec parseChannel(const std::string &text, const std::vector<std::string>
 	return spec;
 }
 
+// One mode for every guest, or one per guest (an experiment file may mix
+// a real-mode guest with a long-mode one). Empty: each image's default.
+std::vector<CpuMode> parseModes(const std::string &text, std::size_t guests)
+{
+	std::vector<CpuMode> modes;
+	if (text.empty())
+		return modes;
+	for (const std::string &item : splitList(text)) {
+		auto mode = parseCpuMode(item);
+		if (!mode)
+			throw UsageError(fmt::format("--mode: '{}' is not a CPU mode (real, protected, paged or long)", item));
+		modes.push_back(*mode);
+	}
+	if (modes.size() != 1 && modes.size() != guests)
+		throw UsageError(fmt::format("--mode: {} modes for {} guest{} (give one, or one per guest)", modes.size(),
+					     guests, guests == 1 ? "" : "s"));
+	return modes;
+}
+
 // Default VM names: Neo and Morpheus for the classic pair, otherwise the
 // image's file name without extension, made unique.
 std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
@@ -209,8 +230,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--files-dir", filesDir, "where guests' new local files (NAME.local<ID>) are created (default .)");
 	app.add_option("--file-max-size", fileMaxSize, "largest size a guest may grow a file to: bytes, or with K, M, G (default 64M)");
 	app.add_option("--mode", mode,
-		       "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected)")
-		->check(CLI::IsMember({ "real", "protected", "paged", "long" }));
+		       "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected); "
+		       "or one per guest, e.g. real,long");
 	app.add_option("--load", load, "load address of flat images (default 0)");
 	app.add_option("--entry", entry, "entry point of flat images (default: the load address)");
 	app.add_option("--cs-base", csBase, "real mode: code segment base (default: the load address)");
@@ -236,6 +257,19 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
 	app.add_flag("--report", report, "print the report table at exit (default: with several VMs, or when a signal or --duration ends the run)");
 	app.add_flag("--no-report", noReport, "never print the report table");
+	std::string tracePath;
+	std::string traceCsv;
+	std::string traceLevel = "slices";
+	std::string plotPath;
+	bool explain = false;
+	bool noStatus = false;
+	app.add_option("--trace", tracePath, "write every slice (and with --trace-level exits, every exit) as a Chrome trace (JSON for Perfetto or chrome://tracing)");
+	app.add_option("--trace-csv", traceCsv, "write the same trace as CSV");
+	app.add_option("--trace-level", traceLevel, "what the trace records: slices (default) or exits (also every KVM_RUN and its exit)")
+		->check(CLI::IsMember({ "slices", "exits" }));
+	app.add_option("--plot", plotPath, "draw the run as an SVG: timeline per VM and cumulative shares against targets");
+	app.add_flag("--explain", explain, "print every KVM call of the setup and the first slices of the run loop, each with its reason (stderr)");
+	app.add_flag("--no-status", noStatus, "no live status line (it is shown only when stderr is a terminal)");
 
 	std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
 	CommandLine result;
@@ -280,6 +314,12 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 				 : report ? Options::ReportMode::Always
 					  : Options::ReportMode::Auto;
 		options.statsJsonPath = statsJson;
+		options.tracePath = tracePath;
+		options.traceCsvPath = traceCsv;
+		options.traceLevel = *trace::parseLevel(traceLevel);
+		options.plotPath = plotPath;
+		options.explain = explain;
+		options.status = !noStatus;
 		if (!seed.empty()) {
 			options.seed = parseUnsigned(seed);
 			if (!options.seed)
@@ -308,14 +348,15 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 		}
 		for (const std::string &text : channels)
 			options.channels.push_back(parseChannel(text, vmNames, options.channels.size()));
+		std::vector<CpuMode> modes = parseModes(mode, images.size());
 		for (std::size_t i = 0; i < images.size(); ++i) {
 			GuestConfig guest;
 			guest.name = vmNames[i];
 			guest.imagePath = images[i];
 			guest.memoryBytes = std::uint64_t{ memoryMiB } << 20;
 			guest.pageSize = pageKind == 2 ? PageSize::Size2M : PageSize::Size4K;
-			if (!mode.empty())
-				guest.mode = parseCpuMode(mode);
+			if (!modes.empty())
+				guest.mode = modes.size() == 1 ? modes[0] : modes[i];
 			guest.flatLoad = parseAddress("--load", load);
 			if (!entry.empty())
 				guest.flatEntry = parseAddress("--entry", entry);

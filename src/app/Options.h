@@ -11,6 +11,7 @@
 #include "channels/Channel.h"
 #include "devices/PortBus.h"
 #include "sched/Policy.h"
+#include "trace/Trace.h"
 #include "vmm/Guest.h"
 
 namespace quanta {
@@ -36,6 +37,14 @@ struct Options {
 	// Reporting
 	enum class ReportMode { Auto, Always, Never } report = ReportMode::Auto;
 	std::string statsJsonPath;
+
+	// Seeing the schedule (README "Seeing the schedule")
+	std::string tracePath;    // --trace: Chrome trace event JSON
+	std::string traceCsvPath; // --trace-csv
+	trace::Level traceLevel = trace::Level::Slices;
+	std::string plotPath;     // --plot: SVG timeline and shares
+	bool explain = false;     // --explain: narrate KVM setup and the first slices
+	bool status = true;       // live status line on a terminal (--no-status)
 };
 
 struct CommandLine {

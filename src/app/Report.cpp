@@ -42,10 +42,19 @@ std::string exitSummary(const ExitStats &e)
 	return text;
 }
 
+nlohmann::json channelsJson(const RunReport &r)
+{
+	nlohmann::json list = nlohmann::json::array();
+	for (const auto &c : r.channels)
+		list.push_back({ { "name", c.name }, { "from", c.from }, { "to", c.to }, { "slots", c.slots },
+				 { "used", c.used }, { "sent", c.sent }, { "received", c.received } });
+	return list;
+}
+
 } // namespace
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
-		      const std::vector<std::unique_ptr<Machine>> &machines)
+		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels)
 {
 	RunReport report{};
 	report.policy = std::string(sched::policyName(scheduler.policy()));
@@ -54,6 +63,13 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 	report.idleNs = record.idleNs;
 	report.stopSignal = record.stopSignal;
 	report.durationReached = record.durationReached;
+	report.deadlock = record.deadlock;
+	for (std::size_t i = 0; channels && i < channels->size(); ++i) {
+		const Channel &c = channels->channel(i);
+		report.channels.push_back({ c.spec().name, machines[c.spec().producer]->name(),
+					    machines[c.spec().consumer]->name(), c.spec().slots, c.used(), c.sent(),
+					    c.received() });
+	}
 
 	std::vector<Nanos> ran;
 	std::vector<std::uint64_t> weights;
@@ -84,6 +100,7 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		row.exits = machine.stats();
 		row.workWrites = machine.work().writes();
 		row.workLast = machine.work().last();
+		row.workReported = machine.work().reported();
 		report.guestNs += row.ranNs;
 		report.maxLagQuanta = std::max(report.maxLagQuanta, row.maxLagQuanta);
 		report.vms.push_back(std::move(row));
@@ -111,10 +128,15 @@ std::string formatReportTable(const RunReport &r)
 		out += fmt::format("{:<12} {:>8} {:>6.1f}% {:>7.2f}% {:>+8.2f} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
 				   vm.name, vm.status, vm.targetShare * 100, vm.achievedShare * 100, vm.errorPp,
 				   ms(vm.ranNs), vm.slices, ms(vm.waitingNs), ms(vm.parkedNs), vm.maxLagQuanta,
-				   vm.workWrites);
+				   vm.workReported ? vm.workReported : vm.workWrites);
 	}
 	for (const VmReport &vm : r.vms)
 		out += fmt::format("  {}: {}\n", vm.name, exitSummary(vm.exits));
+	for (const auto &c : r.channels)
+		out += fmt::format("  channel {} ({} -> {}): {} sent, {} received, {}/{} slots used at the end\n",
+				   c.name, c.from, c.to, c.sent, c.received, c.used, c.slots);
+	if (r.deadlock)
+		out += "run ended in a deadlock: every running VM waited on a channel\n";
 	out += fmt::format("guest {:.1f} ms, idle {:.1f} ms, hypervisor overhead {:.1f} ms ({:.2f}% of busy time)\n",
 			   ms(r.guestNs), ms(r.idleNs), ms(r.overheadNs), r.overheadPct);
 	out += fmt::format("Jain's fairness index {:.4f}, max lag {:.2f} quanta\n", r.jain, r.maxLagQuanta);
@@ -150,6 +172,7 @@ std::string reportJson(const RunReport &r)
 			{ "max_lag_quanta", vm.maxLagQuanta },
 			{ "work_writes", vm.workWrites },
 			{ "work_last", vm.workLast },
+			{ "work_reported", vm.workReported },
 			{ "exits",
 			  { { "total", vm.exits.guestExits },
 			    { "io_in", vm.exits.ioIn },
@@ -178,6 +201,8 @@ std::string reportJson(const RunReport &r)
 		{ "switch_latency", latencyJson(r.switchLatency) },
 		{ "stop_signal", r.stopSignal },
 		{ "duration_reached", r.durationReached },
+		{ "deadlock", r.deadlock },
+		{ "channels", channelsJson(r) },
 		{ "vms", vms },
 	};
 	return doc.dump(2) + "\n";

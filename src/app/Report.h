@@ -26,6 +26,7 @@ struct VmReport {
 	ExitStats exits;
 	std::uint64_t workWrites; // counter writes to ports 0x10/0x11
 	std::uint32_t workLast;   // last counter value written
+	std::uint64_t workReported; // units reported with the work hypercall
 };
 
 struct RunReport {
@@ -42,11 +43,18 @@ struct RunReport {
 	sched::LatencySummary switchLatency;
 	int stopSignal;
 	bool durationReached;
+	bool deadlock;
+	struct ChannelRow {
+		std::string name, from, to;
+		std::uint32_t slots, used;
+		std::uint64_t sent, received;
+	};
+	std::vector<ChannelRow> channels;
 	std::vector<VmReport> vms;
 };
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
-		      const std::vector<std::unique_ptr<Machine>> &machines);
+		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels);
 
 std::string formatReportTable(const RunReport &report);
 std::string reportJson(const RunReport &report);

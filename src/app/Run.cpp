@@ -18,6 +18,11 @@
 #include "kvm/Kvm.h"
 #include "loop/RunLoop.h"
 #include "loop/StdinReader.h"
+#include "sched/Fairness.h"
+#include "trace/Explain.h"
+#include "trace/Outputs.h"
+#include "trace/StatusLine.h"
+#include "trace/Trace.h"
 #include "vmm/Machine.h"
 
 namespace quanta {
@@ -61,12 +66,16 @@ int run(const Options &options)
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
 		prepared.push_back(prepareGuest(config));
-	if (!options.statsJsonPath.empty()) {
-		// Fail now, not after a long run, if the report cannot be written.
-		std::ofstream probe(options.statsJsonPath, std::ios::app);
+	const trace::TraceOutputs traceOutputs{ options.tracePath, options.traceCsvPath, options.plotPath };
+	for (auto [option, path] : { std::pair{ "--stats-json", &options.statsJsonPath },
+				     std::pair{ "--trace", &traceOutputs.json },
+				     std::pair{ "--trace-csv", &traceOutputs.csv }, std::pair{ "--plot", &traceOutputs.svg } }) {
+		if (path->empty())
+			continue;
+		// Fail now, not after a long run, if the file cannot be written.
+		std::ofstream probe(*path, std::ios::app);
 		if (!probe)
-			throw UsageError(fmt::format("--stats-json: cannot write {}: {}", options.statsJsonPath,
-						     std::strerror(errno)));
+			throw UsageError(fmt::format("{}: cannot write {}: {}", option, *path, std::strerror(errno)));
 	}
 
 	struct stat dirStat;
@@ -78,7 +87,12 @@ int run(const Options &options)
 
 	ChannelHub channels(options.channels, options.guests.size());
 
-	Kvm kvm;
+	std::optional<trace::Explain> explain;
+	if (options.explain) {
+		explain.emplace(stderr);
+		explain->begin();
+	}
+	Kvm kvm("/dev/kvm", explain ? explain->observer() : IoctlObserver{});
 	EvLoop loop;
 	// Blocked before any vCPU exists: see KickTimer.h for why.
 	sigset_t blocked;
@@ -107,6 +121,8 @@ int run(const Options &options)
 					       static_cast<unsigned>(i + 1), &channels };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
+		if (explain)
+			explain->vmSetup(i, prepared[i], options.guests[i].imagePath);
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
 							     input, machineOptions));
 	}
@@ -117,12 +133,45 @@ int run(const Options &options)
 	config.weights = options.shares;
 	config.duration = options.duration;
 	config.channels = &channels;
+	std::optional<trace::Tracer> tracer;
+	if (traceOutputs.any())
+		tracer.emplace(options.traceLevel, trace::expectedSlices(options.duration, options.quantum, machines.size()));
+	config.tracer = tracer ? &*tracer : nullptr;
+	config.explain = explain ? &*explain : nullptr;
+	// The status line and explain's narration would fight over stderr.
+	const bool showStatus = trace::StatusLine::wanted(STDERR_FILENO, !options.status || options.explain);
+	if (showStatus)
+		config.loneSliceLimit = static_cast<Nanos>(trace::StatusLine::kPeriodSeconds * 1e9);
+	if (explain)
+		explain->loopSetup(sched::policyName(options.policy), options.quantum, options.duration, machines.size());
 	RunLoop executive(loop.get(), machines, console, config);
 	runLoop = &executive;
+
+	std::optional<trace::StatusLine> status;
+	if (showStatus) {
+		std::vector<trace::StatusVm> vms;
+		std::vector<double> targets = sched::targetShares(options.policy, options.shares);
+		for (std::size_t i = 0; i < machines.size(); ++i)
+			vms.push_back({ machines[i]->name(), targets[i] });
+		status.emplace(loop.get(), STDERR_FILENO, std::move(vms), monotonicNow(), [&] {
+			trace::StatusSample sample;
+			sample.now = monotonicNow();
+			for (std::size_t i = 0; i < machines.size(); ++i) {
+				sample.ranNs.push_back(executive.scheduler().stats(i, sample.now).ranNs);
+				sample.exits += machines[i]->stats().guestExits + machines[i]->stats().interrupts;
+			}
+			return sample;
+		});
+		console.setBeforeOutput([&status] { status->clear(); });
+	}
+	if (explain)
+		explain->runStarting();
 	RunRecord record = executive.run();
 	runLoop = nullptr;
+	console.setBeforeOutput({});
+	status.reset(); // erases the line before the report
 
-	RunReport report = buildReport(record, executive.scheduler(), machines);
+	RunReport report = buildReport(record, executive.scheduler(), machines, &channels);
 	bool showTable = options.report == Options::ReportMode::Always ||
 			 (options.report == Options::ReportMode::Auto &&
 			  (machines.size() > 1 || record.stopSignal || record.durationReached));
@@ -130,6 +179,16 @@ int run(const Options &options)
 		std::fputs(formatReportTable(report).c_str(), stderr);
 	if (!options.statsJsonPath.empty())
 		writeJson(options.statsJsonPath, reportJson(report));
+	if (tracer) {
+		trace::TraceData &data = tracer->data();
+		data.policy = report.policy;
+		data.quantum = report.quantumNs;
+		data.origin = record.startNs;
+		data.wall = record.wallNs;
+		for (const VmReport &vm : report.vms)
+			data.vms.push_back({ vm.name, vm.weight, vm.targetShare });
+		trace::writeTraceFiles(data, traceOutputs);
+	}
 
 	if (record.stopSignal)
 		return 128 + record.stopSignal;

@@ -108,6 +108,10 @@ std::string AssignmentHypercalls::readString(std::uint64_t pointer)
 		text.append(begin, chunk);
 		at += chunk;
 	}
+	// Exactly at the limit, a terminating NUL right after means nothing was cut.
+	Translation next = guest_.translatePointer(at);
+	if (next.address && guest_.memory().load<std::uint8_t>(*next.address) == 0)
+		return text;
 	guest_.warn(fmt::format("HC_printStr: string at {:#x} cut at the {}-byte limit", pointer,
 				QUANTA_MAX_STRING));
 	return text;
@@ -123,13 +127,21 @@ std::uint32_t AssignmentHypercalls::exitsByType()
 	GuestPhysAddr slot = gpa(raw(scratch_) + std::uint64_t{ nextSlot_ } * QUANTA_EXITS_TEXT_SIZE);
 	nextSlot_ = (nextSlot_ + 1) % QUANTA_EXITS_TEXT_SLOTS;
 	guest_.memory().write(slot, { reinterpret_cast<const std::uint8_t *>(text.data()), text.size() });
-	// quanta's page tables map the reserved area 1:1; a guest with its own
-	// tables must keep it so, or the address we return means nothing.
-	Translation back = guest_.translatePointer(raw(slot));
+	// The guest gets a pointer it can hand back to HC_printStr: relative to
+	// DS outside long mode (real mode has DS = CS base), through its page
+	// tables, which quanta built to map the reserved area 1:1.
+	std::uint64_t base = guest_.pointerBase();
+	if (raw(slot) < base || raw(slot) - base > UINT32_MAX) {
+		guest_.warn(fmt::format("HC_numExitsByType: result at guest-physical {:#x} is outside the data segment",
+					raw(slot)));
+		return 0;
+	}
+	std::uint64_t pointer = raw(slot) - base;
+	Translation back = guest_.translatePointer(pointer);
 	if (!back.address || *back.address != slot)
 		guest_.warn(fmt::format("HC_numExitsByType: result at guest-physical {:#x} is not mapped 1:1",
 					raw(slot)));
-	return static_cast<std::uint32_t>(raw(slot));
+	return static_cast<std::uint32_t>(pointer);
 }
 
 std::uint32_t AssignmentHypercalls::gvaToHva()

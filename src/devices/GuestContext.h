@@ -22,6 +22,9 @@ public:
 	// A guest pointer (segment-relative in real and protected mode) to a
 	// guest-physical address, through the vCPU's current page tables.
 	virtual Translation translatePointer(std::uint64_t pointer) = 0;
+	// What translatePointer adds to a pointer before paging: the DS base
+	// outside long mode, 0 in long mode.
+	virtual std::uint64_t pointerBase() = 0;
 	// Text as this VM's console output.
 	virtual void print(std::string_view text) = 0;
 	// One diagnostic line on stderr naming the VM.

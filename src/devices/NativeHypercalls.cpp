@@ -63,6 +63,10 @@ IoStatus NativeHypercalls::channelCall(GuestPhysAddr at, bool send)
 			b.ret = QUANTA_EFAULT;
 			return IoStatus::Done;
 		}
+		if (b.flags & ~QUANTA_CHAN_NONBLOCK) {
+			b.ret = QUANTA_EINVAL;
+			return IoStatus::Done;
+		}
 		bool nonBlocking = (b.flags & QUANTA_CHAN_NONBLOCK) != 0;
 		std::int32_t result = send ? channels_->send(vm_, b.channel, *buffer, nonBlocking)
 					   : channels_->receive(vm_, b.channel, *buffer, nonBlocking);

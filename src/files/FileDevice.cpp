@@ -76,7 +76,7 @@ void ByteProtocol::out(std::uint8_t byte)
 			state_ = State::WriteFd;
 			return;
 		default:
-			noteError(fmt::format("file device: unknown opcode {} ignored", byte));
+			noteError(fmt::format("byte protocol: unknown opcode {} ignored", byte));
 			return;
 		}
 	case State::OpenName:
@@ -125,7 +125,7 @@ void ByteProtocol::out(std::uint8_t byte)
 	case State::WriteResult:
 		// An OUT where the protocol expects INs: the guest abandoned the
 		// result; start over with this byte as a new opcode.
-		noteError("file device: result not read, command abandoned");
+		noteError("byte protocol: result not read, command abandoned");
 		reset();
 		out(byte);
 		return;
@@ -163,8 +163,8 @@ std::uint8_t ByteProtocol::in()
 	default:
 		// An IN in the middle of a command (or with none): an error, and
 		// the device is ready for the next command.
-		noteError(state_ == State::Idle ? "file device: IN without a command"
-						: "file device: IN before the command was complete; command abandoned");
+		noteError(state_ == State::Idle ? "byte protocol: IN without a command"
+						: "byte protocol: IN before the command was complete; command abandoned");
 		reset();
 		return 0xff;
 	}

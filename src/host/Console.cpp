@@ -60,6 +60,7 @@ void Console::emit(Stream &stream, bool endOfLine)
 
 void Console::writeAll(const std::string &text)
 {
+	beforeOutput();
 	const char *data = text.data();
 	std::size_t left = text.size();
 	while (left > 0) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,15 @@ public:
 	void flush(std::size_t vm);
 	void flushAll();
 
+	// Something else shares the terminal (the live status line): the hook
+	// runs before any output, guest or quanta's own, so it can step aside.
+	void setBeforeOutput(std::function<void()> hook) { beforeOutput_ = std::move(hook); }
+	void beforeOutput() const
+	{
+		if (beforeOutput_)
+			beforeOutput_();
+	}
+
 private:
 	struct Stream {
 		std::string name;
@@ -38,6 +48,7 @@ private:
 	std::size_t nameWidth_ = 0;
 	std::vector<Stream> streams_;
 	std::size_t lastWriter_ = SIZE_MAX; // whose partial line is on screen
+	std::function<void()> beforeOutput_;
 };
 
 } // namespace quanta

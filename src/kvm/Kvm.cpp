@@ -48,7 +48,7 @@ Kvm::Kvm(const char *path, IoctlObserver observer) : observer_(std::move(observe
 int Kvm::checkExtension(long capability) const
 {
 	return static_cast<int>(kvmIoctl(fd(), KVM_CHECK_EXTENSION, static_cast<std::uintptr_t>(capability),
-					 "KVM_CHECK_EXTENSION"));
+					 "KVM_CHECK_EXTENSION", observer()));
 }
 
 Vm Kvm::createVm() const

@@ -18,6 +18,9 @@ Vcpu::Vcpu(const Kvm &kvm, UniqueFd fd) : observer_(kvm.observer()), fd_(std::mo
 	if (addr == MAP_FAILED)
 		throw HostError("mmap of kvm_run", errno);
 	run_ = Mapping(addr, kvm.vcpuMmapSize());
+	// Not an ioctl, but a step of every VM's setup that --explain shows.
+	if (observer_)
+		(*observer_)("mmap kvm_run", static_cast<long>(kvm.vcpuMmapSize()));
 }
 
 kvm_regs Vcpu::regs() const

@@ -303,6 +303,8 @@ void RunLoop::onInput()
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
 		if (record_.vms[vm].status != VmStatus::Parked)
 			continue;
+		if (config_.channels && config_.channels->waitOf(vm))
+			continue; // waits on a peer, not on input
 		record_.vms[vm].status = VmStatus::Runnable;
 		sched_.wake(vm, now);
 	}

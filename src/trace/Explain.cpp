@@ -17,9 +17,9 @@ struct Reason {
 };
 
 // Keyed by the name kvmIoctl is given (and the two non-ioctl steps the
-// observer is told about: opening /dev/kvm and mapping kvm_run).
+// observer is told about: opening the device and mapping kvm_run).
 constexpr Reason kReasons[] = {
-	{ "open /dev/kvm", "the KVM subsystem; VMs are created through this fd" },
+	{ "open()", "the KVM subsystem; VMs are created through this fd" },
 	{ "KVM_GET_API_VERSION", "the stable KVM API is version 12; quanta refuses anything else" },
 	{ "KVM_GET_VCPU_MMAP_SIZE",
 	  "size of the kvm_run area each vCPU shares with quanta (exit reason and I/O data land there)" },
@@ -53,7 +53,7 @@ std::string duration(Nanos ns)
 
 std::string resultText(std::string_view call, long result)
 {
-	if (call == "open /dev/kvm" || call.starts_with("KVM_CREATE"))
+	if (call.starts_with("open(") || call.starts_with("KVM_CREATE"))
 		return fmt::format("fd {}", result);
 	if (call == "KVM_GET_VCPU_MMAP_SIZE" || call == "mmap kvm_run")
 		return fmt::format("{} bytes", result);
@@ -99,7 +99,7 @@ std::string_view sliceEndReason(sched::SliceEnd why)
 	case sched::SliceEnd::Yield:
 		return "the guest yielded";
 	case sched::SliceEnd::Park:
-		return "the VM waits (parked, using no CPU)";
+		return "the VM waits, parked, using no CPU";
 	case sched::SliceEnd::Halt:
 		return "the VM is finished";
 	case sched::SliceEnd::Fault:
@@ -116,6 +116,9 @@ Explain::Explain(std::FILE *out, std::size_t slices) : out_(out), slicesLeft_(sl
 
 std::string_view Explain::reason(std::string_view call)
 {
+	// Kvm reports the device it opened as "open(PATH)".
+	if (call.starts_with("open("))
+		call = "open()";
 	for (const Reason &r : kReasons)
 		if (r.call == call)
 			return r.why;
@@ -183,7 +186,7 @@ void Explain::sliceStarted(const Machine &machine, sched::Policy policy, std::op
 	if (!active())
 		return;
 	exitsTold_ = 0;
-	exitsInSlice_ = 0;
+	exitsHidden_ = 0;
 	std::string how = policy == sched::Policy::Stride ? "earliest virtual deadline among the VMs not ahead"
 			  : policy == sched::Policy::Fractional ? "the next of each VM's run of consecutive quanta"
 			  : policy == sched::Policy::RoundRobin ? "the next VM in turn"
@@ -199,10 +202,17 @@ void Explain::exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ra
 {
 	if (!active())
 		return;
-	++exitsInSlice_;
-	if (exitsTold_ >= kExitsPerSlice)
+	// The routine exits are told a few times; the one that ends the slice
+	// always is.
+	if (outcome.action == ExitAction::Continue && exitsTold_ >= kExitsPerSlice) {
+		++exitsHidden_;
 		return;
+	}
 	++exitsTold_;
+	if (exitsHidden_ > 0) {
+		note(fmt::format("... {} more exits, handled the same way", exitsHidden_));
+		exitsHidden_ = 0;
+	}
 	std::string what = retried ? fmt::format("retry of the parked {}", describeExit(machine))
 				   : fmt::format("KVM_RUN ran {} -> {}", duration(ran), describeExit(machine));
 	std::string then;
@@ -236,8 +246,8 @@ void Explain::sliceEnded(const Machine &machine, sched::SliceEnd why, Nanos leng
 {
 	if (!active())
 		return;
-	if (exitsInSlice_ > exitsTold_)
-		note(fmt::format("... {} more exits, handled the same way", exitsInSlice_ - exitsTold_));
+	if (exitsHidden_ > 0)
+		note(fmt::format("... {} more exits, handled the same way", exitsHidden_));
 	note(fmt::format("slice ends ({}: {}) after {}; {} inside KVM_RUN ({} call{}) charged to {}",
 			 sched::sliceEndName(why), sliceEndReason(why), duration(length), duration(ran), runs,
 			 runs == 1 ? "" : "s", machine.name()));

@@ -63,7 +63,7 @@ private:
 	std::size_t slicesTold_ = 0;
 	unsigned steps_ = 0;
 	std::uint32_t exitsTold_ = 0;   // in the current slice
-	std::uint32_t exitsInSlice_ = 0;
+	std::uint32_t exitsHidden_ = 0; // not told yet: summed up in one line
 };
 
 } // namespace quanta::trace

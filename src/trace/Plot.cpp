@@ -130,15 +130,15 @@ struct TimeScale {
 };
 
 // Ticks, grid lines from top to bottom, and the axis label under them.
+// Labels count from the run's start (scale.from), which is time 0.
 void timeAxis(Canvas &svg, const TimeScale &scale, double top, double bottom, std::string_view what)
 {
 	TimeUnit unit = unitFor(scale.to - scale.from);
-	double from = static_cast<double>(scale.from) / unit.ns;
-	double to = static_cast<double>(scale.to) / unit.ns;
-	double step = niceStep(to - from, 8);
+	double to = static_cast<double>(scale.to - scale.from) / unit.ns;
+	double step = niceStep(to, 8);
 	svg.line(kLeft, bottom, kLeft + kPlotWidth, bottom, "#333");
-	for (double v = std::ceil(from / step - 1e-9) * step; v <= to + step * 1e-9; v += step) {
-		double x = scale.x(static_cast<Nanos>(std::llround(v * unit.ns)));
+	for (double v = 0; v <= to + step * 1e-9; v += step) {
+		double x = scale.x(scale.from + static_cast<Nanos>(std::llround(v * unit.ns)));
 		svg.line(x, top, x, bottom, "#ddd", 1);
 		svg.line(x, bottom, x, bottom + 5, "#333");
 		svg.text(x, bottom + 18, number(v), "middle", 11);
@@ -164,7 +164,6 @@ double lanesHeight(const TraceData &data)
 // a long run stays a small file.
 void wholeTimeline(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
 {
-	laneLabels(svg, data, top);
 	constexpr double kMergeGapPx = 0.75;
 	struct Bar {
 		double x0;
@@ -200,7 +199,6 @@ void wholeTimeline(Canvas &svg, const TraceData &data, const TimeScale &scale, d
 // The first slices, one bar each, with a tooltip per slice.
 void closeUp(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
 {
-	laneLabels(svg, data, top);
 	std::vector<std::uint64_t> index(data.vms.size(), 0);
 	for (const SliceEvent &slice : data.slices) {
 		if (slice.vm >= data.vms.size())
@@ -230,7 +228,7 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 	for (int pct = 0; pct <= 100; pct += 10) {
 		double yy = y(pct / 100.0);
 		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, pct % 50 == 0 ? "#ccc" : "#eee");
-		if (pct % 20 == 0 || pct == 50) {
+		if (pct % 20 == 0) {
 			svg.line(kLeft - 5, yy, kLeft, yy, "#333");
 			svg.text(kLeft - 8, yy + 4, fmt::format("{}%", pct), "end", 11);
 		}
@@ -310,9 +308,9 @@ std::string plotSvg(const TraceData &data)
 	body.text(kLeft, y, fmt::format("quanta: {}", names), "start", 18, "font-weight=\"bold\"");
 	y += 22;
 	body.text(kLeft, y,
-		  fmt::format("policy {}, quantum {} ms, {} slices over {} s{}", data.policy,
+		  fmt::format("policy {}, quantum {} ms, {} slices over {:.2f} s{}", data.policy,
 			      number(static_cast<double>(data.quantum) / 1e6), data.slices.size(),
-			      number(static_cast<double>(end) / 1e9),
+			      static_cast<double>(end) / 1e9,
 			      data.droppedExits ? fmt::format(" ({} exit events dropped)", data.droppedExits) : ""),
 		  "start", 12, "fill=\"#555\"");
 
@@ -337,9 +335,11 @@ std::string plotSvg(const TraceData &data)
 	y += 34;
 	body.text(kLeft, y, "Timeline: which VM ran when", "start", 14, "font-weight=\"bold\"");
 	y += 12;
-	wholeTimeline(body, data, whole, y);
+	// Lanes, then the grid, then the bars: grid lines must not cut bars.
 	double lanes = lanesHeight(data);
+	laneLabels(body, data, y);
 	timeAxis(body, whole, y, y + lanes + 4, "time since start");
+	wholeTimeline(body, data, whole, y);
 	y += lanes + 4 + 60;
 
 	if (showCloseUp) {
@@ -347,8 +347,9 @@ std::string plotSvg(const TraceData &data)
 			  fmt::format("Close-up: the first {} quanta, one bar per slice", kCloseUpQuanta),
 			  "start", 14, "font-weight=\"bold\"");
 		y += 12;
-		closeUp(body, data, close, y);
+		laneLabels(body, data, y);
 		timeAxis(body, close, y, y + lanes + 4, "time since start");
+		closeUp(body, data, close, y);
 		y += lanes + 4 + 60;
 	}
 

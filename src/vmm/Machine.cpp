@@ -52,6 +52,12 @@ Translation Machine::translatePointer(std::uint64_t pointer)
 	return translate(*memory_, paging, linear);
 }
 
+std::uint64_t Machine::pointerBase()
+{
+	kvm_sregs sregs = vcpu_.sregs();
+	return PagingState::fromSregs(sregs).kind == PagingState::Kind::Long ? 0 : sregs.ds.base;
+}
+
 void Machine::print(std::string_view text)
 {
 	for (char c : text)
@@ -60,6 +66,7 @@ void Machine::print(std::string_view text)
 
 void Machine::warn(std::string_view text)
 {
+	console_.beforeOutput();
 	fmt::print(stderr, "quanta: {}: {}\n", name_, text);
 }
 

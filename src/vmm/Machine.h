@@ -76,6 +76,7 @@ private:
 	// GuestContext, for the devices that work on the guest's memory.
 	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t pointer) override;
+	std::uint64_t pointerBase() override;
 	void print(std::string_view text) override;
 	void warn(std::string_view text) override;
 	std::int64_t uptimeNs() const override;

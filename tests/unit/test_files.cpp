@@ -60,7 +60,7 @@ std::string readFile(const fs::path &path)
 	return s.str();
 }
 
-bool exists(const fs::path &path)
+bool present(const fs::path &path)
 {
 	struct stat st;
 	return ::lstat(path.c_str(), &st) == 0;
@@ -183,8 +183,8 @@ TEST_CASE("sharing: any number of guests read a shared file at once, each with i
 	CHECK(g1.openCount() == 0);
 	// Nobody wrote: no local copies exist, the shared file is as it was.
 	CHECK(readFile(f.data) == f.original);
-	CHECK_FALSE(exists(f.sharedDir / "data.txt.local1"));
-	CHECK_FALSE(exists(f.localDir / "data.txt.local1"));
+	CHECK_FALSE(present(f.sharedDir / "data.txt.local1"));
+	CHECK_FALSE(present(f.localDir / "data.txt.local1"));
 }
 
 TEST_CASE("descriptors are the lowest free slot; read-only and write-only descriptors refuse the other direction")
@@ -223,7 +223,7 @@ TEST_CASE("copy on write: a guest that writes a shared file gets its own .local<
 	std::int32_t w = writer.open("data.txt", OpenMode::Append);
 	REQUIRE(w >= 0);
 	const fs::path copy = f.sharedDir / "data.txt.local2";
-	REQUIRE(exists(copy));
+	REQUIRE(present(copy));
 	CHECK(readFile(copy) == f.original); // a real copy: starts with the contents
 	CHECK(writeStr(writer, w, "line three\n") == 11);
 	CHECK(writer.close(w) == 0);
@@ -244,7 +244,7 @@ TEST_CASE("copy on write: a guest that writes a shared file gets its own .local<
 	std::int32_t again = writer.open("data.txt", OpenMode::Append);
 	CHECK(writeStr(writer, again, "four\n") == 5);
 	CHECK(readFile(copy) == f.original + "line three\nfour\n");
-	CHECK_FALSE(exists(f.localDir / "data.txt.local2")); // copies go beside the shared file
+	CHECK_FALSE(present(f.localDir / "data.txt.local2")); // copies go beside the shared file
 }
 
 TEST_CASE("copy on write per mode: truncating modes start empty, the others with the shared contents")
@@ -335,7 +335,7 @@ TEST_CASE("local files: created on write in the files dir, visible only to their
 	CHECK(g1.open("notes.txt", OpenMode::Read) == QUANTA_ENOENT);
 	CHECK_FALSE(g1.lastError().empty());
 	CHECK(g1.open("notes.txt", OpenMode::ReadPlus) == QUANTA_ENOENT); // r+ does not create
-	CHECK_FALSE(exists(f.localDir / "notes.txt.local1"));
+	CHECK_FALSE(present(f.localDir / "notes.txt.local1"));
 
 	std::int32_t w = g1.open("notes.txt", OpenMode::Write);
 	REQUIRE(w >= 0);
@@ -428,7 +428,7 @@ TEST_CASE("confinement: names over the limit are refused; at the limit they are 
 	std::string longest(255 - std::strlen(".local1"), 'n'); // the host name fits in NAME_MAX
 	std::int32_t fd = g.open(longest, OpenMode::Write);
 	CHECK(fd >= 0);
-	CHECK(exists(f.localDir / (longest + ".local1")));
+	CHECK(present(f.localDir / (longest + ".local1")));
 	CHECK(g.open(std::string(256, 'n'), OpenMode::Write) == QUANTA_ENAMETOOLONG);
 	CHECK(g.open(std::string(256, 'n'), OpenMode::Read) == QUANTA_ENAMETOOLONG);
 	CHECK(g.open(std::string(5000, 'n'), OpenMode::Write) == QUANTA_ENAMETOOLONG);
@@ -504,7 +504,7 @@ TEST_CASE("limits: 16 open files per guest, then EMFILE; closing one frees a slo
 	CHECK(g.open("data.txt", OpenMode::Read) == QUANTA_EMFILE);
 	CHECK(g.lastError().find("limit 16") != std::string::npos);
 	CHECK(g.open("new", OpenMode::Write) == QUANTA_EMFILE);
-	CHECK_FALSE(exists(f.localDir / "new.local1")); // refused before creating anything
+	CHECK_FALSE(present(f.localDir / "new.local1")); // refused before creating anything
 	// The limit is per guest.
 	CHECK(other.open("data.txt", OpenMode::Read) == 0);
 
@@ -858,6 +858,7 @@ TEST_CASE("byte protocol garbage: unknown opcodes are ignored, an IN without a c
 	CHECK(proto.in() == 0xff);
 	CHECK(g.error().find("IN without a command") != std::string::npos);
 	CHECK(proto.in() == 0xff);
+	CHECK_FALSE(g.error().empty());
 	// Nothing is wedged.
 	CHECK(g.open("data.txt", false) == 0);
 	CHECK(g.getc(0) == 'l');
@@ -877,7 +878,7 @@ TEST_CASE("byte protocol garbage: an IN in the middle of a command abandons it")
 	CHECK(proto.in() == 0xff);
 	CHECK(g.error().find("abandoned") != std::string::npos);
 	CHECK(files.openCount() == 0);
-	CHECK_FALSE(exists(f.localDir / "ab.local1"));
+	CHECK_FALSE(present(f.localDir / "ab.local1"));
 	// Mid-descriptor, for each command.
 	for (int op : { QUANTA_FILE_BYTE_CLOSE, QUANTA_FILE_BYTE_READ, QUANTA_FILE_BYTE_WRITE }) {
 		CAPTURE(op);
@@ -944,8 +945,8 @@ TEST_CASE("byte protocol garbage: a command abandoned mid-descriptor swallows th
 	g.outs({ QUANTA_FILE_BYTE_READ, 0, 0 });
 	CHECK(g.open("out", true) == -1);
 	CHECK(files.openCount() == 1);
-	CHECK_FALSE(exists(f.localDir / "out.local1"));
-	CHECK_FALSE(exists(f.localDir / "ut.local1"));
+	CHECK_FALSE(present(f.localDir / "out.local1"));
+	CHECK_FALSE(present(f.localDir / "ut.local1"));
 	// Then a whole command works again, and descriptor 0 kept its offset.
 	CHECK(g.getc(0) == 'l');
 	CHECK(g.open("out", true) == 1);
@@ -1024,6 +1025,7 @@ public:
 	GuestMemory &memory() override { return memory_; }
 	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t) override { return {}; }
+	std::uint64_t pointerBase() override { return 0; }
 	void print(std::string_view) override {}
 	void warn(std::string_view text) override { warnings.emplace_back(text); }
 	std::int64_t uptimeNs() const override { return 0; }
