@@ -1,18 +1,21 @@
 /*
- * files-reader64: reads the shared file "shared.txt" (-f DIR/shared.txt)
- * with the block protocol, 8 bytes per request and a yield after each, so
- * that with several VMs the readers really have the file open at once, each
- * with its own descriptor and offset. Then it lets the others run a while
- * (100 yields), opens the file again and checks it still reads the same:
+ * files-reader64 / files-reader32 / files-reader16: reads the shared file
+ * "shared.txt" (-f DIR/shared.txt) with the block protocol (in real mode
+ * too: q_gpa gives DS * 16 + offset), 8 bytes per request and a yield
+ * after each, so that with several VMs the readers really have the file
+ * open at once, each with its own descriptor and offset. Then it lets the
+ * others run a while (100 yields), opens the file again and checks it
+ * still reads the same:
  *
  *   open: fd 0
- *   read 43 bytes:
+ *   read 34 bytes:
  *   <the file>
  *   reopen: fd 1, same contents
- *   close: OK OK
+ *   close: 0 0
  *
  * A guest that wrote the file meanwhile has its own copy; this one keeps
- * reading the original.
+ * reading the original. Lines go out whole (lineout.h), so the lines of
+ * several VMs interleave but are never split.
  */
 #include <quanta/files.h>
 

@@ -16,7 +16,7 @@
  *   old fd read: EBADF
  *   old fd close: EBADF
  *   reopen r: fd 0, sees the copy
- *   close: OK OK
+ *   close: 0 0
  */
 #include <quanta/files.h>
 

@@ -1,5 +1,7 @@
 #include "files/FileDevice.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
 #include <utility>
@@ -272,8 +274,12 @@ void FileDevice::block(GuestPhysAddr at)
 	}
 	case QUANTA_FILE_SEEK:
 		result = files_.seek(r.fd, r.offset, r.mode);
-		if (result >= 0)
+		if (result >= 0) {
 			r.offset = result;
+			// ret is 32-bit: a position past 2 GiB is in offset only, and
+			// ret must not wrap to a negative "error".
+			result = std::min<std::int64_t>(result, INT32_MAX);
+		}
 		break;
 	default:
 		result = QUANTA_ENOSYS;

@@ -40,7 +40,13 @@ FileStore::FileStore(const std::vector<std::string> &sharedPaths, fs::path local
 		std::string name = fs::path(path).filename().string();
 		if (!shared_.emplace(name, fs::path(path)).second)
 			throw UsageError(fmt::format("--file {}: another shared file is also named {}", path, name));
+		sharedIds_.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
 	}
+}
+
+bool FileStore::isSharedFile(std::uint64_t device, std::uint64_t inode) const
+{
+	return sharedIds_.count({ device, inode }) != 0;
 }
 
 std::optional<fs::path> FileStore::shared(const std::string &name) const
@@ -100,6 +106,25 @@ std::int32_t GuestFiles::checkName(const std::string &name)
 	return 0;
 }
 
+// Where a local file or copy is about to be created (and truncated): what
+// is there already may be a leftover of an earlier run (a regular file, to
+// be overwritten) or a symlink (refused by O_NOFOLLOW when opening), but
+// never a shared file (one named like NAME.local<ID>), a hard link to a
+// file elsewhere, or a FIFO or device, which open() could block on.
+std::int32_t GuestFiles::checkTarget(const fs::path &target)
+{
+	struct stat st;
+	if (::lstat(target.c_str(), &st) != 0 || S_ISLNK(st.st_mode))
+		return 0;
+	if (store_.isSharedFile(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)))
+		return fail(QUANTA_EACCES, fmt::format("{} is a shared file (-f): not overwritten", target.string()));
+	if (!S_ISREG(st.st_mode))
+		return fail(QUANTA_EACCES, fmt::format("{} is not a regular file: refused", target.string()));
+	if (st.st_nlink > 1)
+		return fail(QUANTA_EACCES, fmt::format("{} has other hard links: refused", target.string()));
+	return 0;
+}
+
 fs::path GuestFiles::localPath(const fs::path &beside, const std::string &name) const
 {
 	return beside / fmt::format("{}.local{}", name, guestId_);
@@ -140,6 +165,8 @@ GuestFiles::Descriptor *GuestFiles::lookup(std::int32_t fd)
 std::int32_t GuestFiles::makeLocalCopy(const std::string &name, const fs::path &shared, bool copyContents)
 {
 	fs::path target = localPath(shared.parent_path(), name);
+	if (std::int32_t err = checkTarget(target))
+		return err;
 	// O_NOFOLLOW: a symlink planted at the copy's name is refused.
 	UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
 	if (!out.valid())
@@ -193,6 +220,8 @@ std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
 				return err;
 		} else if (creates) {
 			fs::path target = localPath(store_.localDir(), name);
+			if (std::int32_t err = checkTarget(target))
+				return err;
 			// Left over from an earlier run: overwritten, never shown.
 			UniqueFd created(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
 			if (!created.valid())

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,13 @@ public:
 	// The host path of a shared file by its guest-visible name.
 	std::optional<std::filesystem::path> shared(const std::string &name) const;
 	const std::filesystem::path &localDir() const { return localDir_; }
+	// True when (device, inode) is one of the shared files: a local file or
+	// copy must never be one (a shared file named like NAME.local<ID>).
+	bool isSharedFile(std::uint64_t device, std::uint64_t inode) const;
 
 private:
 	std::map<std::string, std::filesystem::path> shared_; // name -> host path
+	std::set<std::pair<std::uint64_t, std::uint64_t>> sharedIds_; // (st_dev, st_ino)
 	std::filesystem::path localDir_;
 	FileLimits limits_;
 };
@@ -90,6 +95,7 @@ private:
 
 	std::int32_t fail(std::int32_t code, std::string why);
 	std::int32_t checkName(const std::string &name);
+	std::int32_t checkTarget(const std::filesystem::path &target);
 	std::filesystem::path localPath(const std::filesystem::path &beside, const std::string &name) const;
 	Descriptor *lookup(std::int32_t fd);
 	std::int32_t makeLocalCopy(const std::string &name, const std::filesystem::path &shared,

@@ -38,12 +38,21 @@ void Console::flushAll()
 void Console::emit(Stream &stream, bool endOfLine)
 {
 	std::size_t self = static_cast<std::size_t>(&stream - streams_.data());
+	// Our partial line was already ended by another VM's output: the
+	// newline that completes it would only print an empty prefixed line.
+	if (stream.cutShort && !stream.pending.empty() && stream.pending.front() == '\n')
+		stream.pending.erase(0, 1);
+	stream.cutShort = false;
+	if (stream.pending.empty())
+		return;
 	std::string out;
 	bool multi = prefix_ && streams_.size() > 1;
 	// Another VM's partial line is on screen: end it before we start ours.
 	if (lastWriter_ != SIZE_MAX && lastWriter_ != self && streams_[lastWriter_].midLine) {
-		if (multi)
+		if (multi) {
 			out.push_back('\n');
+			streams_[lastWriter_].cutShort = true;
+		}
 		streams_[lastWriter_].midLine = false;
 	}
 	if (multi && !stream.midLine) {

@@ -38,6 +38,7 @@ private:
 		std::string name;
 		std::string pending;
 		bool midLine = false; // the last flushed output ended without '\n'
+		bool cutShort = false; // another VM ended our partial line for us
 	};
 
 	void emit(Stream &stream, bool endOfLine);

@@ -238,12 +238,36 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 		 fmt::format("transform=\"rotate(-90 {:.2f} {:.2f})\"", kLeft - 62, top + kShareHeight / 2));
 	timeAxis(svg, scale, top, bottom, "time since start");
 
+	// VMs with the same target share one line and one label (equal shares
+	// are the common case); labels too close to the previous one move down.
+	std::vector<std::pair<std::string, std::vector<std::size_t>>> targets; // label value -> VMs
 	for (std::size_t vm = 0; vm < data.vms.size(); ++vm) {
-		double yy = y(data.vms[vm].targetShare);
-		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, colourOf(vm), 1.5, "stroke-dasharray=\"7 5\"");
-		svg.text(kLeft + kPlotWidth - 4, yy - 5,
-			 fmt::format("{} target {}%", data.vms[vm].name, number(data.vms[vm].targetShare * 100)), "end",
-			 11, fmt::format("fill=\"{}\"", colourOf(vm)));
+		std::string value = number(data.vms[vm].targetShare * 100);
+		auto it = std::find_if(targets.begin(), targets.end(), [&](const auto &t) { return t.first == value; });
+		if (it == targets.end())
+			targets.push_back({ value, { vm } });
+		else
+			it->second.push_back(vm);
+	}
+	std::sort(targets.begin(), targets.end(), [&](const auto &a, const auto &b) {
+		return data.vms[a.second[0]].targetShare > data.vms[b.second[0]].targetShare;
+	});
+	double lastLabel = -1e9;
+	Canvas labels; // drawn over the curves, with a white halo
+	for (const auto &[value, vms] : targets) {
+		double yy = y(data.vms[vms[0]].targetShare);
+		const char *colour = vms.size() == 1 ? colourOf(vms[0]) : "#555";
+		std::string who;
+		if (vms.size() > 3)
+			who = fmt::format("{} VMs", vms.size());
+		else
+			for (std::size_t vm : vms)
+				who += (who.empty() ? "" : ", ") + data.vms[vm].name;
+		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, colour, 1.5, "stroke-dasharray=\"7 5\"");
+		double labelY = std::max(yy - 5, lastLabel + 13);
+		labels.text(kLeft + kPlotWidth - 4, labelY, fmt::format("{} target {}%", who, value), "end", 11,
+			    fmt::format("fill=\"{}\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\"", colour));
+		lastLabel = labelY;
 	}
 
 	// One point per VM per slice end, thinned to about two per pixel.
@@ -277,6 +301,7 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 				    "stroke-linejoin=\"round\" points=\"{}\"/>\n",
 				    colourOf(vm), points[vm]));
 	}
+	svg.raw(labels.out());
 }
 
 } // namespace
@@ -314,19 +339,26 @@ std::string plotSvg(const TraceData &data)
 			      data.droppedExits ? fmt::format(" ({} exit events dropped)", data.droppedExits) : ""),
 		  "start", 12, "fill=\"#555\"");
 
-	// Legend: three VMs per row.
+	// Legend: as many VMs per row as their entries allow (about 7 px a
+	// character at this size), at most three.
 	y += 26;
-	constexpr std::size_t kPerRow = 3;
+	std::vector<std::string> entries;
+	std::size_t longest = 0;
 	for (std::size_t i = 0; i < data.vms.size(); ++i) {
-		double x = kLeft + static_cast<double>(i % kPerRow) * (kPlotWidth / kPerRow);
-		double row = y + static_cast<double>(i / kPerRow) * 20;
 		double achieved = guest > 0 && i < totals.size()
 					  ? 100.0 * static_cast<double>(totals[i].ran) / static_cast<double>(guest)
 					  : 0.0;
+		entries.push_back(fmt::format("{}: target {}%, achieved {:.2f}%", data.vms[i].name,
+					      number(data.vms[i].targetShare * 100), achieved));
+		longest = std::max(longest, entries.back().size());
+	}
+	const double entryWidth = 20 + 7.0 * static_cast<double>(longest) + 24;
+	const std::size_t kPerRow = std::clamp<std::size_t>(static_cast<std::size_t>(kPlotWidth / entryWidth), 1, 3);
+	for (std::size_t i = 0; i < data.vms.size(); ++i) {
+		double x = kLeft + static_cast<double>(i % kPerRow) * (kPlotWidth / kPerRow);
+		double row = y + static_cast<double>(i / kPerRow) * 20;
 		body.rect(x, row - 11, 14, 14, colourOf(i));
-		body.text(x + 20, row, fmt::format("{}: target {}%, achieved {:.2f}%", data.vms[i].name,
-						   number(data.vms[i].targetShare * 100), achieved),
-			  "start", 12);
+		body.text(x + 20, row, entries[i], "start", 12);
 	}
 	y += static_cast<double>((data.vms.size() + kPerRow - 1) / kPerRow) * 20 + 4;
 	body.line(kLeft, y - 4, kLeft + 28, y - 4, "#666", 1.5, "stroke-dasharray=\"7 5\"");

@@ -3,6 +3,8 @@
 // limits), the byte protocol state machine fed byte by byte (including
 // garbage), and the block protocol through FileDevice on a plain
 // GuestMemory with a fake GuestContext.
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <doctest/doctest.h>
@@ -485,6 +487,51 @@ TEST_CASE("confinement: a local file swapped for a symlink after creation is not
 	CHECK(g.open("mine", OpenMode::Read) == QUANTA_EACCES);
 	CHECK(g.open("mine", OpenMode::Append) == QUANTA_EACCES);
 	CHECK(readFile(f.dir / "victim") == "precious");
+}
+
+TEST_CASE("confinement: a shared file named like a local file or copy is never overwritten")
+{
+	Fixture f;
+	// Shared files whose names are what guest 1's local file "notes" and
+	// its copy of "data.txt" would be called.
+	writeFile(f.localDir / "notes.local1", "shared notes");
+	writeFile(f.sharedDir / "data.txt.local1", "shared too");
+	FileStore store({ f.data.string(), (f.localDir / "notes.local1").string(),
+			  (f.sharedDir / "data.txt.local1").string() },
+			f.localDir, {});
+	GuestFiles g1(store, 1), g2(store, 2);
+	for (OpenMode mode : { OpenMode::Write, OpenMode::Append, OpenMode::WritePlus }) {
+		CAPTURE(static_cast<int>(mode));
+		CHECK(g1.open("notes", mode) == QUANTA_EACCES);
+		CHECK(g1.lastError().find("is a shared file") != std::string::npos);
+		CHECK(g1.open("data.txt", mode) == QUANTA_EACCES);
+	}
+	CHECK(readFile(f.localDir / "notes.local1") == "shared notes");
+	CHECK(readFile(f.sharedDir / "data.txt.local1") == "shared too");
+	// The guests still read them by their names, and guest 2's names differ.
+	std::int32_t r = g1.open("notes.local1", OpenMode::Read);
+	CHECK(readAll(g1, r) == "shared notes");
+	CHECK(g2.open("notes", OpenMode::Write) >= 0);
+	CHECK(g2.open("data.txt", OpenMode::Append) >= 0);
+	CHECK(readFile(f.sharedDir / "data.txt.local2") == f.original);
+}
+
+TEST_CASE("confinement: a hard link or a FIFO planted where a local file goes is refused")
+{
+	Fixture f;
+	FileStore store = f.store();
+	writeFile(f.dir / "victim", "precious");
+	REQUIRE(::link((f.dir / "victim").c_str(), (f.localDir / "hard.local1").c_str()) == 0);
+	REQUIRE(::link((f.dir / "victim").c_str(), (f.sharedDir / "data.txt.local1").c_str()) == 0);
+	REQUIRE(::mkfifo((f.localDir / "pipe.local1").c_str(), 0600) == 0);
+	GuestFiles g(store, 1);
+	CHECK(g.open("hard", OpenMode::Write) == QUANTA_EACCES);
+	CHECK(g.lastError().find("hard links") != std::string::npos);
+	CHECK(g.open("data.txt", OpenMode::Append) == QUANTA_EACCES);
+	CHECK(g.open("pipe", OpenMode::Write) == QUANTA_EACCES); // refused, not blocked on
+	CHECK(g.lastError().find("not a regular file") != std::string::npos);
+	CHECK(readFile(f.dir / "victim") == "precious");
+	CHECK(g.openCount() == 0);
 }
 
 // ---- Limits ------------------------------------------------------------------
@@ -1129,6 +1176,12 @@ TEST_CASE("block protocol: open, whole-buffer write and read, seek, close")
 	CHECK(g.read(w, QUANTA_FILE_MAX_IO) == big);
 	CHECK(readFile(f.localDir / "big.local1") == big);
 	CHECK(g.guest.warnings.size() == 1); // the second close
+
+	// A position past 2 GiB: in offset; ret (32-bit) stays non-negative.
+	s = g.seek(w, 3000000000ll, QUANTA_SEEK_SET);
+	CHECK(s.offset == 3000000000ll);
+	CHECK(s.ret == INT32_MAX);
+	CHECK(g.seek(w, 0, QUANTA_SEEK_CUR).offset == 3000000000ll);
 }
 
 TEST_CASE("block protocol: every refusal is a code in the request and a line in the log")

@@ -134,3 +134,20 @@ TEST_CASE("prefixing can be turned off")
 	out(b, '\n');
 	CHECK(capture.drain() == "x\ny\n");
 }
+
+TEST_CASE("a partial line ended by another VM does not leave an empty line behind")
+{
+	Capture capture;
+	Console console(capture.fds[1], true);
+	ScriptedInput input("");
+	Serial a(console, console.addVm("a"), input);
+	Serial b(console, console.addVm("b"), input);
+	out(a, 'x');
+	console.flush(0);
+	out(b, 'y');
+	out(b, '\n');
+	out(a, '\n');
+	out(a, 'z');
+	out(a, '\n');
+	CHECK(capture.drain() == "a | x\nb | y\na | z\n");
+}

@@ -248,7 +248,8 @@ struct quanta_file_request {
 	uint32_t mode;       /* open: QUANTA_FILE_MODE_*; seek: QUANTA_SEEK_* */
 	uint32_t reserved;
 	int64_t offset;      /* seek: in, the offset; out, the new position */
-	int32_t ret;         /* out: fd (open), bytes (read/write), 0, or -errno */
+	int32_t ret;         /* out: fd (open), bytes (read/write), 0 (close), the
+	                        new position capped at INT32_MAX (seek), or -errno */
 	uint32_t reserved2;
 };
 
