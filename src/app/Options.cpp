@@ -217,6 +217,12 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	std::vector<std::string> channels;
 	bool report = false;
 	bool noReport = false;
+	std::string tracePath;
+	std::string traceCsv;
+	std::string traceLevel = "slices";
+	std::string plotPath;
+	bool explain = false;
+	bool noStatus = false;
 
 	app.add_option("-m,--memory", memoryMiB, "guest memory in MiB: 2, 4 or 8")
 		->check(CLI::IsMember({ 2u, 4u, 8u }))
@@ -257,12 +263,6 @@ CommandLine parseCommandLine(const std::vector<std::string> &args)
 	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
 	app.add_flag("--report", report, "print the report table at exit (default: with several VMs, or when a signal or --duration ends the run)");
 	app.add_flag("--no-report", noReport, "never print the report table");
-	std::string tracePath;
-	std::string traceCsv;
-	std::string traceLevel = "slices";
-	std::string plotPath;
-	bool explain = false;
-	bool noStatus = false;
 	app.add_option("--trace", tracePath, "write every slice (and with --trace-level exits, every exit) as a Chrome trace (JSON for Perfetto or chrome://tracing)");
 	app.add_option("--trace-csv", traceCsv, "write the same trace as CSV");
 	app.add_option("--trace-level", traceLevel, "what the trace records: slices (default) or exits (also every KVM_RUN and its exit)")

@@ -121,12 +121,15 @@ std::string formatReportTable(const RunReport &r)
 			   r.stopSignal ? fmt::format(" (stopped by signal {})", r.stopSignal)
 			   : r.durationReached ? " (duration reached)"
 					       : "");
-	out += fmt::format("{:<12} {:>8} {:>7} {:>8} {:>8} {:>10} {:>7} {:>10} {:>10} {:>8} {:>9}\n", "VM",
+	std::size_t nameWidth = 12;
+	for (const VmReport &vm : r.vms)
+		nameWidth = std::max(nameWidth, vm.name.size());
+	out += fmt::format("{:<{}} {:>8} {:>7} {:>8} {:>8} {:>10} {:>7} {:>10} {:>10} {:>8} {:>9}\n", "VM", nameWidth,
 			   "status", "target", "achieved", "err(pp)", "run(ms)", "slices", "wait(ms)",
 			   "parked(ms)", "lag(q)", "work");
 	for (const VmReport &vm : r.vms) {
-		out += fmt::format("{:<12} {:>8} {:>6.1f}% {:>7.2f}% {:>+8.2f} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
-				   vm.name, vm.status, vm.targetShare * 100, vm.achievedShare * 100, vm.errorPp,
+		out += fmt::format("{:<{}} {:>8} {:>6.1f}% {:>7.2f}% {:>+8.2f} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
+				   vm.name, nameWidth, vm.status, vm.targetShare * 100, vm.achievedShare * 100, vm.errorPp,
 				   ms(vm.ranNs), vm.slices, ms(vm.waitingNs), ms(vm.parkedNs), vm.maxLagQuanta,
 				   vm.workReported ? vm.workReported : vm.workWrites);
 	}

@@ -81,6 +81,15 @@ double niceStep(double span, int ticks)
 	return step * magnitude;
 }
 
+// A share in percent for labels: 70%, 33.3%, 2.8%.
+std::string percent(double share)
+{
+	double pct = share * 100;
+	if (std::abs(pct - std::round(pct)) < 0.05)
+		return fmt::format("{:.0f}%", pct);
+	return fmt::format("{:.1f}%", pct);
+}
+
 std::string number(double value)
 {
 	// Rounds away float noise (0.30000000000000004) before printing.
@@ -222,13 +231,24 @@ void closeUp(Canvas &svg, const TraceData &data, const TimeScale &scale, double 
 // Cumulative share of guest time per VM after every slice, and the targets.
 void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, double top)
 {
+	// The axis goes to twice the largest target (100% at most), so small
+	// shares of many VMs stay apart; early spikes above it are clipped.
+	double largest = 0;
+	for (const TraceVm &vm : data.vms)
+		largest = std::max(largest, vm.targetShare);
+	const int topPct = std::clamp(static_cast<int>(std::ceil(largest * 2 * 10 - 1e-9)) * 10, 20, 100);
+	const int gridPct = topPct > 40 ? 10 : 5;
+	const int labelPct = topPct > 60 ? 20 : topPct > 30 ? 10 : 5;
 	double bottom = top + kShareHeight;
-	auto y = [&](double share) { return bottom - kShareHeight * share; };
+	auto y = [&](double share) { return bottom - kShareHeight * share * 100 / topPct; };
 	svg.rect(kLeft, top, kPlotWidth, kShareHeight, "#fafafa");
-	for (int pct = 0; pct <= 100; pct += 10) {
+	svg.raw(fmt::format("<clipPath id=\"share-area\"><rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" "
+			    "height=\"{:.2f}\"/></clipPath>\n",
+			    kLeft, top - 1, kPlotWidth, kShareHeight + 2));
+	for (int pct = 0; pct <= topPct; pct += gridPct) {
 		double yy = y(pct / 100.0);
 		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, pct % 50 == 0 ? "#ccc" : "#eee");
-		if (pct % 20 == 0) {
+		if (pct % labelPct == 0) {
 			svg.line(kLeft - 5, yy, kLeft, yy, "#333");
 			svg.text(kLeft - 8, yy + 4, fmt::format("{}%", pct), "end", 11);
 		}
@@ -239,10 +259,11 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 	timeAxis(svg, scale, top, bottom, "time since start");
 
 	// VMs with the same target share one line and one label (equal shares
-	// are the common case); labels too close to the previous one move down.
+	// are the common case); a label that would overlap the one above is
+	// left out (the legend has every target, the line's colour says whose).
 	std::vector<std::pair<std::string, std::vector<std::size_t>>> targets; // label value -> VMs
 	for (std::size_t vm = 0; vm < data.vms.size(); ++vm) {
-		std::string value = number(data.vms[vm].targetShare * 100);
+		std::string value = percent(data.vms[vm].targetShare);
 		auto it = std::find_if(targets.begin(), targets.end(), [&](const auto &t) { return t.first == value; });
 		if (it == targets.end())
 			targets.push_back({ value, { vm } });
@@ -264,8 +285,10 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 			for (std::size_t vm : vms)
 				who += (who.empty() ? "" : ", ") + data.vms[vm].name;
 		svg.line(kLeft, yy, kLeft + kPlotWidth, yy, colour, 1.5, "stroke-dasharray=\"7 5\"");
-		double labelY = std::max(yy - 5, lastLabel + 13);
-		labels.text(kLeft + kPlotWidth - 4, labelY, fmt::format("{} target {}%", who, value), "end", 11,
+		double labelY = yy - 5;
+		if (labelY < lastLabel + 13)
+			continue;
+		labels.text(kLeft + kPlotWidth - 4, labelY, fmt::format("{} target {}", who, value), "end", 11,
 			    fmt::format("fill=\"{}\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\"", colour));
 		lastLabel = labelY;
 	}
@@ -298,7 +321,7 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 			continue;
 		points[vm].pop_back();
 		svg.raw(fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" "
-				    "stroke-linejoin=\"round\" points=\"{}\"/>\n",
+				    "stroke-linejoin=\"round\" clip-path=\"url(#share-area)\" points=\"{}\"/>\n",
 				    colourOf(vm), points[vm]));
 	}
 	svg.raw(labels.out());
@@ -330,7 +353,8 @@ std::string plotSvg(const TraceData &data)
 	std::string names;
 	for (std::size_t i = 0; i < data.vms.size(); ++i)
 		names += (i == 0 ? "" : i + 1 == data.vms.size() ? " and " : ", ") + data.vms[i].name;
-	body.text(kLeft, y, fmt::format("quanta: {}", names), "start", 18, "font-weight=\"bold\"");
+	std::string title = names.size() <= 60 ? names : fmt::format("{} VMs", data.vms.size());
+	body.text(kLeft, y, fmt::format("quanta: {}", title), "start", 18, "font-weight=\"bold\"");
 	y += 22;
 	body.text(kLeft, y,
 		  fmt::format("policy {}, quantum {} ms, {} slices over {:.2f} s{}", data.policy,
@@ -348,8 +372,8 @@ std::string plotSvg(const TraceData &data)
 		double achieved = guest > 0 && i < totals.size()
 					  ? 100.0 * static_cast<double>(totals[i].ran) / static_cast<double>(guest)
 					  : 0.0;
-		entries.push_back(fmt::format("{}: target {}%, achieved {:.2f}%", data.vms[i].name,
-					      number(data.vms[i].targetShare * 100), achieved));
+		entries.push_back(fmt::format("{}: target {}, achieved {:.2f}%", data.vms[i].name,
+					      percent(data.vms[i].targetShare), achieved));
 		longest = std::max(longest, entries.back().size());
 	}
 	const double entryWidth = 20 + 7.0 * static_cast<double>(longest) + 24;

@@ -86,9 +86,8 @@ ExitOutcome Machine::fault(std::string what)
 	return { ExitAction::Fault, fmt::format("{} at rip {}", what, rip) };
 }
 
-ExitOutcome Machine::run()
+ExitOutcome Machine::handle(int rc)
 {
-	int rc = vcpu_.run();
 	if (rc == -EINTR) {
 		++stats_.interrupts;
 		return { ExitAction::Interrupted, {} };

@@ -68,7 +68,11 @@ public:
 	void release();
 
 	// One KVM_RUN and the handling of its exit.
-	ExitOutcome run();
+	ExitOutcome run() { return handle(enter()); }
+	// The two halves, so the loop can time the guest alone: enter() is the
+	// KVM_RUN (0 or -errno), handle() turns its result into an outcome.
+	int enter() { return vcpu_.run(); }
+	ExitOutcome handle(int runResult);
 	// Handles the pending exit again (after a Park, once woken).
 	ExitOutcome retryExit();
 
