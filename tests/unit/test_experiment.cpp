@@ -196,6 +196,13 @@ mode = "long"
 	      describe(*commandLine({ "--mode", "real,long", "-g", (scratch.dir / "experiments/hello16.bin").string(),
 				      (scratch.dir / "experiments/sub/count64.elf").string() })
 				 .options));
+
+	// One mode per guest, or one for all; anything else is a usage error.
+	CommandLine bad = commandLine({ "--mode", "real,long", "-g", "a" });
+	CHECK(bad.exitCode == 2);
+	CHECK(bad.message.find("--mode: 2 modes for 1 guest") != std::string::npos);
+	bad = commandLine({ "--mode", "real,unreal", "-g", "a", "b" });
+	CHECK(bad.message.find("'unreal' is not a CPU mode") != std::string::npos);
 }
 
 TEST_CASE("mistakes in an experiment file: one line, exit 2, with the line number")
