@@ -40,27 +40,8 @@ static inline void l_str(const char *s)
 /* Decimal, right-aligned in width (0: no padding). */
 static inline void l_u64w(uint64_t v, unsigned width)
 {
-    static const uint64_t pow10[20] = {
-        10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
-        10000000000000000ull, 1000000000000000ull, 100000000000000ull,
-        10000000000000ull, 1000000000000ull, 100000000000ull, 10000000000ull,
-        1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull,
-        10000ull, 1000ull, 100ull, 10ull, 1ull,
-    };
     char digits[20];
-    unsigned n = 0;
-    int started = 0;
-    for (int i = 0; i < 20; i++) {
-        char d = '0';
-        while (v >= pow10[i]) {
-            v -= pow10[i];
-            d++;
-        }
-        if (d != '0' || started || i == 19) {
-            digits[n++] = d;
-            started = 1;
-        }
-    }
+    unsigned n = q_format_u64(digits, v);
     for (unsigned i = n; i < width; i++)
         l_char(' ');
     for (unsigned i = 0; i < n; i++)

@@ -40,28 +40,13 @@ static inline void lo_write(const char *s, unsigned long n)
         lo_putc(*s++);
 }
 
-/* Decimal; subtracts powers of ten (no 64-bit division in 32/16-bit code). */
+/* Decimal (q_format_u64 from the SDK). */
 static inline void lo_put_u64(uint64_t v)
 {
-    static const uint64_t pow10[20] = {
-        10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
-        10000000000000000ull, 1000000000000000ull, 100000000000000ull,
-        10000000000000ull, 1000000000000ull, 100000000000ull, 10000000000ull,
-        1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull,
-        10000ull, 1000ull, 100ull, 10ull, 1ull,
-    };
-    int started = 0;
-    for (int i = 0; i < 20; i++) {
-        char d = '0';
-        while (v >= pow10[i]) {
-            v -= pow10[i];
-            d++;
-        }
-        if (d != '0' || started || i == 19) {
-            lo_putc(d);
-            started = 1;
-        }
-    }
+    char digits[20];
+    unsigned n = q_format_u64(digits, v);
+    for (unsigned i = 0; i < n; i++)
+        lo_putc(digits[i]);
 }
 
 static inline void lo_put_int(int32_t v)

@@ -88,8 +88,10 @@ static inline int q_getc(void)
     return c == 0xFF ? -1 : (int)c;
 }
 
-/* Decimal, no padding. Subtracts powers of ten instead of dividing. */
-static inline void q_put_u64(uint64_t v)
+/* Writes v in decimal into digits (no padding, no NUL) and returns the
+ * number of digits. Subtracts powers of ten instead of dividing, so 16- and
+ * 32-bit guests need no libgcc. Every SDK printer builds on this one. */
+static inline unsigned q_format_u64(char digits[20], uint64_t v)
 {
     static const uint64_t pow10[20] = {
         10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
@@ -98,18 +100,26 @@ static inline void q_put_u64(uint64_t v)
         1000000000ull, 100000000ull, 10000000ull, 1000000ull, 100000ull,
         10000ull, 1000ull, 100ull, 10ull, 1ull,
     };
-    int started = 0;
+    unsigned n = 0;
     for (int i = 0; i < 20; i++) {
         char d = '0';
         while (v >= pow10[i]) {
             v -= pow10[i];
             d++;
         }
-        if (d != '0' || started || i == 19) {
-            q_putc(d);
-            started = 1;
-        }
+        if (d != '0' || n > 0 || i == 19)
+            digits[n++] = d;
     }
+    return n;
+}
+
+/* Decimal, no padding. */
+static inline void q_put_u64(uint64_t v)
+{
+    char digits[20];
+    unsigned n = q_format_u64(digits, v);
+    for (unsigned i = 0; i < n; i++)
+        q_putc(digits[i]);
 }
 
 /* "0x" then lowercase hex digits, no leading zeros ("0x0" for zero). */
