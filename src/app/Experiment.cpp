@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 // Reads one experiment file into ExperimentArgs, checking every key.
 class Reader {
 public:
-	Reader(std::string path) : path_(std::move(path)), dir_(fs::path(path_).parent_path()) {}
+	Reader(std::string path)
+		: path_(std::move(path)), dir_(fs::path(path_).parent_path()) {}
 
 	std::vector<ExperimentArg> read()
 	{
@@ -102,15 +103,23 @@ private:
 	{
 		// Keys that map one to one onto an option taking one value.
 		static const std::pair<const char *, const char *> kText[] = {
-			{ "policy", "--policy" },     { "unknown_ports", "--unknown-ports" },
-			{ "stdin", "--stdin" },       { "stats_json", "--stats-json" },
-			{ "trace", "--trace" },       { "trace_csv", "--trace-csv" },
-			{ "trace_level", "--trace-level" }, { "plot", "--plot" },
+			{ "policy", "--policy" },
+			{ "unknown_ports", "--unknown-ports" },
+			{ "stdin", "--stdin" },
+			{ "stats_json", "--stats-json" },
+			{ "trace", "--trace" },
+			{ "trace_csv", "--trace-csv" },
+			{ "trace_level", "--trace-level" },
+			{ "plot", "--plot" },
 			{ "files_dir", "--files-dir" },
 		};
 		static const std::pair<const char *, const char *> kTextOrNumber[] = {
-			{ "quantum", "--quantum" }, { "duration", "--duration" }, { "load", "--load" },
-			{ "entry", "--entry" },     { "cs_base", "--cs-base" },   { "file_max_size", "--file-max-size" },
+			{ "quantum", "--quantum" },
+			{ "duration", "--duration" },
+			{ "load", "--load" },
+			{ "entry", "--entry" },
+			{ "cs_base", "--cs-base" },
+			{ "file_max_size", "--file-max-size" },
 			{ "seed", "--seed" },
 		};
 		for (auto [name, option] : kText)
@@ -274,7 +283,10 @@ private:
 std::string optionName(const std::string &token)
 {
 	static const std::pair<const char *, const char *> kShort[] = {
-		{ "-m", "--memory" }, { "-p", "--page" }, { "-g", "--guest" }, { "-f", "--file" },
+		{ "-m", "--memory" },
+		{ "-p", "--page" },
+		{ "-g", "--guest" },
+		{ "-f", "--file" },
 	};
 	std::string name = token.substr(0, token.find('='));
 	if (name.size() > 2 && name[1] != '-')

@@ -1,9 +1,9 @@
 #include "app/Options.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
-#include <algorithm>
 #include <set>
 
 #include "base/Error.h"

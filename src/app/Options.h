@@ -19,8 +19,8 @@ namespace quanta {
 struct Options {
 	std::vector<GuestConfig> guests;
 	std::vector<std::string> sharedFiles;
-	std::string filesDir = ".";               // where guests' new local files go
-	std::uint64_t fileMaxSize = 64ull << 20;  // a guest file may not grow past this
+	std::string filesDir = ".";              // where guests' new local files go
+	std::uint64_t fileMaxSize = 64ull << 20; // a guest file may not grow past this
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
 	bool prefixOutput = true;
 	bool kvmCheck = false; // --kvm-check: probe every CPU mode and exit
@@ -35,16 +35,20 @@ struct Options {
 	std::vector<ChannelSpec> channels;
 
 	// Reporting
-	enum class ReportMode { Auto, Always, Never } report = ReportMode::Auto;
+	enum class ReportMode {
+		Auto,
+		Always,
+		Never
+	} report = ReportMode::Auto;
 	std::string statsJsonPath;
 
 	// Seeing the schedule (README "Seeing the schedule")
 	std::string tracePath;    // --trace: Chrome trace event JSON
 	std::string traceCsvPath; // --trace-csv
 	trace::Level traceLevel = trace::Level::Slices;
-	std::string plotPath;     // --plot: SVG timeline and shares
-	bool explain = false;     // --explain: narrate KVM setup and the first slices
-	bool status = true;       // live status line on a terminal (--no-status)
+	std::string plotPath; // --plot: SVG timeline and shares
+	bool explain = false; // --explain: narrate KVM setup and the first slices
+	bool status = true;   // live status line on a terminal (--no-status)
 };
 
 struct CommandLine {

@@ -19,8 +19,7 @@ double us(Nanos ns)
 
 nlohmann::json latencyJson(const sched::LatencySummary &s)
 {
-	return { { "count", s.count }, { "p50_ns", s.p50 }, { "p99_ns", s.p99 }, { "max_ns", s.max },
-		 { "mean_ns", s.mean } };
+	return { { "count", s.count }, { "p50_ns", s.p50 }, { "p99_ns", s.p99 }, { "max_ns", s.max }, { "mean_ns", s.mean } };
 }
 
 std::string exitSummary(const ExitStats &e)
@@ -46,8 +45,7 @@ nlohmann::json channelsJson(const RunReport &r)
 {
 	nlohmann::json list = nlohmann::json::array();
 	for (const auto &c : r.channels)
-		list.push_back({ { "name", c.name }, { "from", c.from }, { "to", c.to }, { "slots", c.slots },
-				 { "used", c.used }, { "sent", c.sent }, { "received", c.received } });
+		list.push_back({ { "name", c.name }, { "from", c.from }, { "to", c.to }, { "slots", c.slots }, { "used", c.used }, { "sent", c.sent }, { "received", c.received } });
 	return list;
 }
 
@@ -118,7 +116,7 @@ std::string formatReportTable(const RunReport &r)
 	std::string out;
 	out += fmt::format("\nquanta report: policy {}, quantum {:.3g} ms, wall {:.1f} ms{}\n", r.policy,
 			   ms(r.quantumNs), ms(r.wallNs),
-			   r.stopSignal ? fmt::format(" (stopped by signal {})", r.stopSignal)
+			   r.stopSignal        ? fmt::format(" (stopped by signal {})", r.stopSignal)
 			   : r.durationReached ? " (duration reached)"
 					       : "");
 	std::size_t nameWidth = 12;

@@ -24,8 +24,8 @@ struct VmReport {
 	std::uint64_t slices;
 	double maxLagQuanta;
 	ExitStats exits;
-	std::uint64_t workWrites; // counter writes to ports 0x10/0x11
-	std::uint32_t workLast;   // last counter value written
+	std::uint64_t workWrites;   // counter writes to ports 0x10/0x11
+	std::uint32_t workLast;     // last counter value written
 	std::uint64_t workReported; // units reported with the work hypercall
 };
 
@@ -33,9 +33,9 @@ struct RunReport {
 	std::string policy;
 	Nanos quantumNs;
 	Nanos wallNs;
-	Nanos guestNs;     // sum of time inside KVM_RUN
-	Nanos idleNs;      // nothing runnable
-	Nanos overheadNs;  // wall - guest - idle: the hypervisor's own time
+	Nanos guestNs;    // sum of time inside KVM_RUN
+	Nanos idleNs;     // nothing runnable
+	Nanos overheadNs; // wall - guest - idle: the hypervisor's own time
 	double overheadPct;
 	double jain;
 	double maxLagQuanta;

@@ -34,7 +34,8 @@ namespace {
 // vCPU signal mask and are never lost between two runs.
 class EvLoop {
 public:
-	EvLoop() : loop_(ev_loop_new(EVFLAG_AUTO | EVFLAG_SIGNALFD))
+	EvLoop()
+		: loop_(ev_loop_new(EVFLAG_AUTO | EVFLAG_SIGNALFD))
 	{
 		if (!loop_)
 			throw HostError("ev_loop_new", errno ? errno : ENOMEM);

@@ -10,7 +10,8 @@ namespace quanta {
 class Mapping {
 public:
 	Mapping() = default;
-	Mapping(void *addr, std::size_t size) : addr_(addr), size_(size) {}
+	Mapping(void *addr, std::size_t size)
+		: addr_(addr), size_(size) {}
 	~Mapping() { reset(); }
 
 	Mapping(Mapping &&other) noexcept

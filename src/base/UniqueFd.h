@@ -9,10 +9,12 @@ namespace quanta {
 class UniqueFd {
 public:
 	UniqueFd() = default;
-	explicit UniqueFd(int fd) : fd_(fd) {}
+	explicit UniqueFd(int fd)
+		: fd_(fd) {}
 	~UniqueFd() { reset(); }
 
-	UniqueFd(UniqueFd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+	UniqueFd(UniqueFd &&other) noexcept
+		: fd_(std::exchange(other.fd_, -1)) {}
 	UniqueFd &operator=(UniqueFd &&other) noexcept
 	{
 		if (this != &other) {

@@ -14,7 +14,12 @@
 
 namespace quanta {
 
-enum class CpuMode { Real, Protected, Paged, Long };
+enum class CpuMode {
+	Real,
+	Protected,
+	Paged,
+	Long
+};
 
 std::optional<CpuMode> parseCpuMode(std::string_view name);
 std::string_view cpuModeName(CpuMode mode);

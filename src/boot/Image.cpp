@@ -18,7 +18,7 @@ bool isElf(const std::vector<std::uint8_t> &bytes)
 	return bytes.size() >= EI_NIDENT && std::memcmp(bytes.data(), ELFMAG, SELFMAG) == 0;
 }
 
-template<typename T>
+template <typename T>
 T readStruct(const ImageFile &image, std::uint64_t offset, const char *what)
 {
 	if (offset > image.bytes.size() || sizeof(T) > image.bytes.size() - offset)
@@ -44,7 +44,7 @@ void placeSegment(const ImageFile &image, GuestMemory &memory, std::uint64_t pad
 	memory.fill(gpa(paddr + fileSize), memSize - fileSize, 0);
 }
 
-template<typename Ehdr, typename Phdr>
+template <typename Ehdr, typename Phdr>
 LoadedImage loadElf(const ImageFile &image, GuestMemory &memory, std::uint64_t limit,
 		    unsigned expectedMachine)
 {

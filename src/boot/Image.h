@@ -12,7 +12,11 @@
 
 namespace quanta {
 
-enum class ImageFormat { Flat, Elf32, Elf64 };
+enum class ImageFormat {
+	Flat,
+	Elf32,
+	Elf64
+};
 
 const char *imageFormatName(ImageFormat format);
 
@@ -27,9 +31,9 @@ struct ImageFile {
 };
 
 struct LoadRequest {
-	std::uint64_t flatLoad = 0;               // where a flat image goes
-	std::optional<std::uint64_t> flatEntry;   // defaults to flatLoad
-	std::uint64_t limit = 0;                  // image must end at or below this
+	std::uint64_t flatLoad = 0;             // where a flat image goes
+	std::optional<std::uint64_t> flatEntry; // defaults to flatLoad
+	std::uint64_t limit = 0;                // image must end at or below this
 };
 
 struct LoadedImage {

@@ -31,7 +31,8 @@ void Channel::markGone(std::size_t vm)
 		consumerGone_ = true;
 }
 
-ChannelHub::ChannelHub(std::vector<ChannelSpec> specs, std::size_t vmCount) : waits_(vmCount)
+ChannelHub::ChannelHub(std::vector<ChannelSpec> specs, std::size_t vmCount)
+	: waits_(vmCount)
 {
 	for (ChannelSpec &spec : specs)
 		channels_.emplace_back(std::move(spec));

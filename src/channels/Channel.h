@@ -24,7 +24,8 @@ struct ChannelSpec {
 
 class Channel {
 public:
-	explicit Channel(ChannelSpec spec) : spec_(std::move(spec)) {}
+	explicit Channel(ChannelSpec spec)
+		: spec_(std::move(spec)) {}
 
 	const ChannelSpec &spec() const { return spec_; }
 	bool full() const { return ring_.size() >= spec_.slots; }

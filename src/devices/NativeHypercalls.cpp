@@ -32,7 +32,7 @@ IoStatus NativeHypercalls::portIn(std::uint16_t, std::span<std::uint8_t> data)
 // Loads the block, runs the handler on it, stores it back with `ret` set.
 // A block outside memory cannot carry a result: the call fails with
 // EFAULT, readable with an inl, and the VM goes on.
-template<typename Block, typename Handler>
+template <typename Block, typename Handler>
 IoStatus NativeHypercalls::call(GuestPhysAddr at, Handler handler)
 {
 	auto block = guest_.memory().load<Block>(at);

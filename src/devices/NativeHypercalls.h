@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <optional>
 
+#include "channels/Channel.h"
 #include "devices/GuestContext.h"
 #include "devices/PortBus.h"
-#include "channels/Channel.h"
 #include "devices/WorkCounter.h"
 
 namespace quanta {
@@ -28,7 +28,7 @@ public:
 	std::optional<std::uint32_t> exitStatus() const { return exitStatus_; }
 
 private:
-	template<typename Block, typename Handler>
+	template <typename Block, typename Handler>
 	IoStatus call(GuestPhysAddr block, Handler handler);
 	IoStatus channelCall(GuestPhysAddr block, bool send);
 	IoStatus channelInfo(GuestPhysAddr block);

@@ -15,7 +15,8 @@ namespace quanta {
 // The byte protocol alone, on top of GuestFiles: pure, fed byte by byte.
 class ByteProtocol {
 public:
-	explicit ByteProtocol(GuestFiles &files) : files_(files) {}
+	explicit ByteProtocol(GuestFiles &files)
+		: files_(files) {}
 
 	void out(std::uint8_t byte);
 	std::uint8_t in();

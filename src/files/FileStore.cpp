@@ -76,7 +76,10 @@ std::optional<OpenMode> parseOpenMode(std::uint32_t abiMode)
 	return std::nullopt;
 }
 
-GuestFiles::GuestFiles(const FileStore &store, unsigned guestId) : store_(store), guestId_(guestId) {}
+GuestFiles::GuestFiles(const FileStore &store, unsigned guestId)
+	: store_(store), guestId_(guestId)
+{
+}
 
 GuestFiles::~GuestFiles()
 {
@@ -348,8 +351,8 @@ std::int64_t GuestFiles::seek(std::int32_t fd, std::int64_t offset, unsigned whe
 	if (!d)
 		return QUANTA_EBADF;
 	int how = whence == QUANTA_SEEK_SET ? SEEK_SET : whence == QUANTA_SEEK_CUR ? SEEK_CUR
-							 : whence == QUANTA_SEEK_END ? SEEK_END
-										     : -1;
+						 : whence == QUANTA_SEEK_END       ? SEEK_END
+										   : -1;
 	if (how < 0)
 		return fail(QUANTA_EINVAL, fmt::format("seek whence {}", whence));
 	off_t position = ::lseek(d->fd.get(), offset, how);

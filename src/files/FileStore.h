@@ -48,13 +48,20 @@ public:
 	bool isSharedFile(std::uint64_t device, std::uint64_t inode) const;
 
 private:
-	std::map<std::string, std::filesystem::path> shared_; // name -> host path
+	std::map<std::string, std::filesystem::path> shared_;         // name -> host path
 	std::set<std::pair<std::uint64_t, std::uint64_t>> sharedIds_; // (st_dev, st_ino)
 	std::filesystem::path localDir_;
 	FileLimits limits_;
 };
 
-enum class OpenMode { Read, Write, Append, ReadPlus, WritePlus, AppendPlus };
+enum class OpenMode {
+	Read,
+	Write,
+	Append,
+	ReadPlus,
+	WritePlus,
+	AppendPlus
+};
 
 // One guest's view: its descriptors and which names it has made local.
 // Every failure is a negative errno-like code (quanta/abi.h) and a line for

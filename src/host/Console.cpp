@@ -5,7 +5,10 @@
 
 namespace quanta {
 
-Console::Console(int fd, bool prefix) : fd_(fd), prefix_(prefix) {}
+Console::Console(int fd, bool prefix)
+	: fd_(fd), prefix_(prefix)
+{
+}
 
 std::size_t Console::addVm(std::string name)
 {

@@ -37,7 +37,7 @@ private:
 	struct Stream {
 		std::string name;
 		std::string pending;
-		bool midLine = false; // the last flushed output ended without '\n'
+		bool midLine = false;  // the last flushed output ended without '\n'
 		bool cutShort = false; // another VM ended our partial line for us
 	};
 

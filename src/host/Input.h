@@ -6,7 +6,11 @@
 namespace quanta {
 
 struct InputByte {
-	enum class State { Byte, Empty, End } state;
+	enum class State {
+		Byte,
+		Empty,
+		End
+	} state;
 	std::uint8_t value = 0;
 };
 
@@ -26,7 +30,8 @@ public:
 // Reads a file descriptor in blocking mode, one buffer at a time.
 class BlockingFdInput : public InputSource {
 public:
-	explicit BlockingFdInput(int fd) : fd_(fd) {}
+	explicit BlockingFdInput(int fd)
+		: fd_(fd) {}
 	InputByte next() override;
 
 private:

@@ -16,7 +16,7 @@ using IoctlObserver = std::function<void(std::string_view name, long result)>;
 long kvmIoctl(int fd, unsigned long request, std::uintptr_t arg, const char *name,
 	      const IoctlObserver *observer = nullptr);
 
-template<typename T>
+template <typename T>
 long kvmIoctl(int fd, unsigned long request, T *arg, const char *name,
 	      const IoctlObserver *observer = nullptr)
 {

@@ -12,13 +12,14 @@
 
 namespace quanta {
 
-Kvm::Kvm(const char *path, IoctlObserver observer) : observer_(std::move(observer))
+Kvm::Kvm(const char *path, IoctlObserver observer)
+	: observer_(std::move(observer))
 {
 	fd_ = UniqueFd(::open(path, O_RDWR | O_CLOEXEC));
 	if (!fd_.valid()) {
 		int err = errno;
 		// The common case deserves a hint, still on one line.
-		const char *hint = err == ENOENT ? "no KVM on this host; tools/kvm-run runs quanta in the KVM sandbox"
+		const char *hint = err == ENOENT   ? "no KVM on this host; tools/kvm-run runs quanta in the KVM sandbox"
 				   : err == EACCES ? "add yourself to the kvm group"
 						   : "";
 		throw HostError(fmt::format("open {}", path), err, hint);

@@ -11,7 +11,8 @@
 
 namespace quanta {
 
-Vcpu::Vcpu(const Kvm &kvm, UniqueFd fd) : observer_(kvm.observer()), fd_(std::move(fd))
+Vcpu::Vcpu(const Kvm &kvm, UniqueFd fd)
+	: observer_(kvm.observer()), fd_(std::move(fd))
 {
 	void *addr = ::mmap(nullptr, kvm.vcpuMmapSize(), PROT_READ | PROT_WRITE, MAP_SHARED,
 			    fd_.get(), 0);

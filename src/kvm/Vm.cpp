@@ -13,7 +13,8 @@ namespace {
 constexpr std::uintptr_t kTssAddress = 0xfffbd000;
 } // namespace
 
-Vm::Vm(const Kvm &kvm, UniqueFd fd) : kvm_(&kvm), fd_(std::move(fd))
+Vm::Vm(const Kvm &kvm, UniqueFd fd)
+	: kvm_(&kvm), fd_(std::move(fd))
 {
 	if (kvm_->checkExtension(KVM_CAP_SET_TSS_ADDR) > 0)
 		kvmIoctl(this->fd(), KVM_SET_TSS_ADDR, kTssAddress, "KVM_SET_TSS_ADDR", kvm_->observer());

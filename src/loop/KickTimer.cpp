@@ -13,7 +13,9 @@ namespace {
 
 // Never runs while the mask is in place (see the header); it exists because
 // a signal whose action is "ignore" would be discarded instead of pending.
-void onKick(int) {}
+void onKick(int)
+{
+}
 
 } // namespace
 

@@ -60,10 +60,10 @@ struct LoopConfig {
 struct RunRecord {
 	Nanos startNs = 0;
 	Nanos wallNs = 0;
-	Nanos idleNs = 0;            // nothing runnable: the loop slept
-	int stopSignal = 0;          // SIGINT/SIGTERM that ended the run, or 0
+	Nanos idleNs = 0;   // nothing runnable: the loop slept
+	int stopSignal = 0; // SIGINT/SIGTERM that ended the run, or 0
 	bool durationReached = false;
-	bool deadlock = false;       // every live VM waited on a channel
+	bool deadlock = false;              // every live VM waited on a channel
 	std::vector<Nanos> kickLatencyNs;   // timer expiry -> back in userspace
 	std::vector<Nanos> switchLatencyNs; // guest exit ending a slice -> next guest entry
 	struct Vm {

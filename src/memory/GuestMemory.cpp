@@ -25,7 +25,7 @@ std::optional<std::span<std::uint8_t>> GuestMemory::view(GuestPhysAddr addr, std
 }
 
 std::optional<std::span<const std::uint8_t>> GuestMemory::view(GuestPhysAddr addr,
-								std::uint64_t length) const
+							       std::uint64_t length) const
 {
 	if (!contains(addr, length))
 		return std::nullopt;

@@ -14,10 +14,17 @@
 namespace quanta {
 
 // A guest-physical address. Explicit conversions only.
-enum class GuestPhysAddr : std::uint64_t {};
+enum class GuestPhysAddr : std::uint64_t {
+};
 
-constexpr GuestPhysAddr gpa(std::uint64_t value) { return GuestPhysAddr{ value }; }
-constexpr std::uint64_t raw(GuestPhysAddr addr) { return static_cast<std::uint64_t>(addr); }
+constexpr GuestPhysAddr gpa(std::uint64_t value)
+{
+	return GuestPhysAddr{ value };
+}
+constexpr std::uint64_t raw(GuestPhysAddr addr)
+{
+	return static_cast<std::uint64_t>(addr);
+}
 
 class GuestMemory {
 public:
@@ -41,7 +48,7 @@ public:
 	bool write(GuestPhysAddr addr, std::span<const std::uint8_t> in);
 	bool fill(GuestPhysAddr addr, std::uint64_t length, std::uint8_t value);
 
-	template<typename T>
+	template <typename T>
 	std::optional<T> load(GuestPhysAddr addr) const
 	{
 		static_assert(std::is_trivially_copyable_v<T>);
@@ -51,7 +58,7 @@ public:
 		return value;
 	}
 
-	template<typename T>
+	template <typename T>
 	bool store(GuestPhysAddr addr, const T &value)
 	{
 		static_assert(std::is_trivially_copyable_v<T>);

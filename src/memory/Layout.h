@@ -9,7 +9,10 @@
 
 namespace quanta {
 
-enum class PageSize { Size4K, Size2M };
+enum class PageSize {
+	Size4K,
+	Size2M
+};
 
 struct MemoryLayout {
 	std::uint64_t memoryBytes;

@@ -41,7 +41,7 @@ private:
 	std::uint64_t end_;
 };
 
-template<typename Entry>
+template <typename Entry>
 void setEntry(GuestMemory &memory, std::uint64_t table, std::uint64_t index, std::uint64_t value)
 {
 	if (!memory.store<Entry>(gpa(table + index * sizeof(Entry)), static_cast<Entry>(value)))

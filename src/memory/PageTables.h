@@ -10,7 +10,11 @@
 
 namespace quanta {
 
-enum class PagingKind { Long4Level, Legacy32, Pae };
+enum class PagingKind {
+	Long4Level,
+	Legacy32,
+	Pae
+};
 
 struct PagingResult {
 	std::uint64_t cr3;

@@ -15,7 +15,7 @@ struct Walker {
 	std::uint64_t linear;
 	std::string error;
 
-	template<typename Entry>
+	template <typename Entry>
 	std::optional<std::uint64_t> entry(std::uint64_t table, std::uint64_t index, const char *level)
 	{
 		std::uint64_t at = table + index * sizeof(Entry);

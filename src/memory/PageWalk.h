@@ -15,7 +15,12 @@
 namespace quanta {
 
 struct PagingState {
-	enum class Kind { None, Legacy32, Pae, Long } kind = Kind::None;
+	enum class Kind {
+		None,
+		Legacy32,
+		Pae,
+		Long
+	} kind = Kind::None;
 	std::uint64_t cr3 = 0;
 	bool pse = false; // CR4.PSE: 4 MiB pages in 32-bit paging
 

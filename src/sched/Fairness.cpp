@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+// SPDX-License-Identifier: MIT
 #include "sched/Fairness.h"
 
 #include <algorithm>
@@ -9,7 +9,7 @@ namespace quanta::sched {
 
 std::vector<double> achievedShares(std::span<const Nanos> ranNs)
 {
-	/* long double: sums of many int64 ns must not lose precision. */
+	// long double: sums of many int64 ns must not lose precision.
 	long double total = 0;
 	for (Nanos ns : ranNs) {
 		if (ns < 0)
@@ -109,7 +109,7 @@ Nanos percentile(std::span<const Nanos> sorted, double p)
 		throw std::invalid_argument("percentile: p outside [0, 100]");
 
 	const double n = static_cast<double>(sorted.size());
-	/* The epsilon stops 99.9% * 1000 = 999.0000000000001 rounding up a rank. */
+	// The epsilon stops 99.9% * 1000 = 999.0000000000001 rounding up a rank.
 	const double rank = std::ceil(p / 100.0 * n - 1e-9);
 	const std::size_t index = rank < 1.0 ? 0 : static_cast<std::size_t>(rank) - 1;
 	return sorted[std::min(index, sorted.size() - 1)];
@@ -135,4 +135,4 @@ LatencySummary summarizeLatency(std::vector<Nanos> samples)
 	return summary;
 }
 
-} /* namespace quanta::sched */
+} // namespace quanta::sched

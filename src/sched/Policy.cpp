@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+// SPDX-License-Identifier: MIT
 #include "sched/Policy.h"
 
 namespace quanta::sched {
@@ -64,4 +64,4 @@ bool hasBudget(Policy policy)
 	return policy != Policy::Io;
 }
 
-} /* namespace quanta::sched */
+} // namespace quanta::sched

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+// SPDX-License-Identifier: MIT
 #include "sched/Scheduler.h"
 
 #include <algorithm>
@@ -11,21 +11,21 @@ namespace quanta::sched {
 namespace {
 
 constexpr unsigned kFixedShift = 64;
-constexpr Int128 kOne = Int128{1} << kFixedShift;
+constexpr Int128 kOne = Int128{ 1 } << kFixedShift;
 
 Int128 toFixed(Nanos ns)
 {
 	return static_cast<Int128>(ns) << kFixedShift;
 }
 
-/* Rounds a ns * 2^64 fixed-point value to the nearest ns. */
+// Rounds a ns * 2^64 fixed-point value to the nearest ns.
 Nanos fromFixed(Int128 fx)
 {
 	const Int128 half = kOne / 2;
 	return static_cast<Nanos>(fx >= 0 ? (fx + half) / kOne : -((-fx + half) / kOne));
 }
 
-} /* namespace */
+} // namespace
 
 std::vector<std::uint64_t> reduceByGcd(std::span<const std::uint64_t> weights)
 {
@@ -126,7 +126,7 @@ bool Scheduler::isRunnable(std::size_t vm) const
 	return s == VmState::Ready || s == VmState::Running;
 }
 
-/* Time must not run backwards: that would corrupt every interval. */
+// Time must not run backwards: that would corrupt every interval.
 void Scheduler::advanceTo(Nanos now)
 {
 	if (now < lastNow_)
@@ -144,22 +144,22 @@ Int128 Scheduler::lagFixed(std::size_t vm) const
 
 Nanos Scheduler::lagNs(std::size_t vm) const
 {
-	static_cast<void>(at(vm));	/* range check */
+	static_cast<void>(at(vm)); // range check
 	return fromFixed(lagFixed(vm));
 }
 
-/* Virtual time at which the fluid CPU would have given the VM a full quantum. */
+// Virtual time at which the fluid CPU would have given the VM a full quantum.
 Int128 Scheduler::deadline(std::size_t vm) const
 {
 	return vms_[vm].pass + static_cast<Int128>(quantum_) * vms_[vm].stride;
 }
 
-/* Puts a VM that became ready into the ready set. */
+// Puts a VM that became ready into the ready set.
 void Scheduler::enqueue(std::size_t vm)
 {
 	Vm &v = vms_[vm];
 	v.eligible = false;
-	ready_.insert({ policy_ == Policy::Stride ? v.pass : Int128{0}, vm });
+	ready_.insert({ policy_ == Policy::Stride ? v.pass : Int128{ 0 }, vm });
 }
 
 void Scheduler::dequeue(std::size_t vm)
@@ -168,28 +168,26 @@ void Scheduler::dequeue(std::size_t vm)
 	if (v.eligible)
 		eligible_.erase({ deadline(vm), vm });
 	else
-		ready_.erase({ policy_ == Policy::Stride ? v.pass : Int128{0}, vm });
+		ready_.erase({ policy_ == Policy::Stride ? v.pass : Int128{ 0 }, vm });
 	v.eligible = false;
 }
 
-/* First ready VM after \a after in id order, wrapping around. */
+// First ready VM after \a after in id order, wrapping around.
 std::size_t Scheduler::nextInOrder(std::size_t after) const
 {
-	auto it = ready_.lower_bound({ Int128{0}, after + 1 });
+	auto it = ready_.lower_bound({ Int128{ 0 }, after + 1 });
 	if (it == ready_.end())
 		it = ready_.begin();
 	return it->second;
 }
 
-/*
- * Earliest eligible virtual deadline first (EEVDF, Stoica et al. 1995). A VM
- * is eligible once V has caught up with its pass (lag >= 0); among those the
- * one whose quantum would end first in the fluid model runs. This is the
- * stride pick (lowest pass, ties by id) refined so that a heavy VM is not
- * held up behind a crowd of light ones with equal passes, which bounds every
- * VM's lag to about one quantum. V only grows between removals, so each VM
- * moves from ready_ to eligible_ at most once per slice: O(log N) amortised.
- */
+// Earliest eligible virtual deadline first (EEVDF, Stoica et al. 1995). A VM
+// is eligible once V has caught up with its pass (lag >= 0); among those the
+// one whose quantum would end first in the fluid model runs. This is the
+// stride pick (lowest pass, ties by id) refined so that a heavy VM is not
+// held up behind a crowd of light ones with equal passes, which bounds every
+// VM's lag to about one quantum. V only grows between removals, so each VM
+// moves from ready_ to eligible_ at most once per slice: O(log N) amortised.
 std::size_t Scheduler::pickStride()
 {
 	while (!ready_.empty() && ready_.begin()->first <= virtualTime_) {
@@ -199,24 +197,20 @@ std::size_t Scheduler::pickStride()
 		eligible_.insert({ deadline(vm), vm });
 	}
 
-	/* Rounding can leave nobody eligible by a hair: fall back to lowest pass. */
+	// Rounding can leave nobody eligible by a hair: fall back to lowest pass.
 	if (!eligible_.empty())
 		return eligible_.begin()->second;
 	return ready_.begin()->second;
 }
 
-/*
- * Spreads a leaving VM's lag over the runnable VMs in proportion to their
- * weights by moving V. V going back would make eligible VMs ineligible
- * again: re-sort them then (removals only, so rare).
- */
+// Spreads a leaving VM's lag over the runnable VMs in proportion to their
+// weights by moving V. V going back would make eligible VMs ineligible
+// again: re-sort them then (removals only, so rare).
 void Scheduler::shareLag(Int128 lag)
 {
 	if (runnableWeight_ == 0) {
-		/*
-		 * Idle: the credit being handed over is what parked VMs owe
-		 * (the lags sum to zero), and nobody is left to repay: clear it.
-		 */
+		// Idle: the credit being handed over is what parked VMs owe
+		// (the lags sum to zero), and nobody is left to repay: clear it.
 		for (Vm &v : vms_) {
 			if (v.state == VmState::Parked)
 				v.frozenLag = 0;
@@ -257,7 +251,7 @@ std::optional<Pick> Scheduler::pickNext(Nanos now)
 		vm = pickStride();
 		break;
 	case Policy::Fractional:
-		/* Continue the current run of consecutive quanta, else start the next. */
+		// Continue the current run of consecutive quanta, else start the next.
 		if (fracLeft_ > 0 && vms_[cursor_].state == VmState::Ready) {
 			vm = cursor_;
 			--fracLeft_;
@@ -299,7 +293,7 @@ void Scheduler::charge(std::size_t vm, Nanos ranNs)
 
 	v.stats.ranNs += ranNs;
 	v.pass += static_cast<Int128>(ranNs) * v.stride;
-	/* runnableWeight_ > 0: the running VM itself is runnable. */
+	// runnableWeight_ > 0: the running VM itself is runnable.
 	virtualTime_ += toFixed(ranNs) / static_cast<Int128>(runnableWeight_);
 }
 
@@ -332,7 +326,7 @@ void Scheduler::endSlice(std::size_t vm, SliceEnd why, Nanos now)
 	}
 }
 
-/* Takes a ready VM out of the ready sets, closing its waiting interval. */
+// Takes a ready VM out of the ready sets, closing its waiting interval.
 void Scheduler::leaveReady(std::size_t vm, Nanos now)
 {
 	Vm &v = vms_[vm];
@@ -349,7 +343,7 @@ void Scheduler::toReady(std::size_t vm, Nanos now)
 	enqueue(vm);
 }
 
-/* From Ready or Running (already out of the ready sets). */
+// From Ready or Running (already out of the ready sets).
 void Scheduler::toParked(std::size_t vm, Nanos now)
 {
 	Vm &v = vms_[vm];
@@ -358,7 +352,7 @@ void Scheduler::toParked(std::size_t vm, Nanos now)
 	v.state = VmState::Parked;
 	v.parkedSince = now;
 
-	/* Credit goes to whoever runs meanwhile; debt stays with the VM. */
+	// Credit goes to whoever runs meanwhile; debt stays with the VM.
 	if (lag > 0 || runnableWeight_ == 0) {
 		v.frozenLag = 0;
 		shareLag(lag);
@@ -366,12 +360,12 @@ void Scheduler::toParked(std::size_t vm, Nanos now)
 		v.frozenLag = lag;
 	}
 
-	/* A parked VM forfeits the rest of its frac run. */
+	// A parked VM forfeits the rest of its frac run.
 	if (cursor_ == vm)
 		fracLeft_ = 0;
 }
 
-/* From any live state (already out of the ready sets). */
+// From any live state (already out of the ready sets).
 void Scheduler::toRemoved(std::size_t vm)
 {
 	Vm &v = vms_[vm];
@@ -382,7 +376,7 @@ void Scheduler::toRemoved(std::size_t vm)
 	v.frozenLag = lag;
 	--live_;
 
-	/* Never repaid nor owed again: the runnable VMs absorb it. */
+	// Never repaid nor owed again: the runnable VMs absorb it.
 	shareLag(lag);
 
 	if (cursor_ == vm)
@@ -416,10 +410,8 @@ bool Scheduler::wake(std::size_t vm, Nanos now)
 
 	v.stats.parkedNs += now - v.parkedSince;
 
-	/*
-	 * Rejoin at the current virtual time plus any debt: no catch-up burst
-	 * for the time spent parked, and no escaping a debt by parking.
-	 */
+	// Rejoin at the current virtual time plus any debt: no catch-up burst
+	// for the time spent parked, and no escaping a debt by parking.
 	v.pass = virtualTime_ - v.frozenLag / static_cast<Int128>(v.targetWeight);
 	v.frozenLag = 0;
 	runnableWeight_ += v.targetWeight;
@@ -474,4 +466,4 @@ VmStats Scheduler::stats(std::size_t vm, Nanos now) const
 	return s;
 }
 
-} /* namespace quanta::sched */
+} // namespace quanta::sched

@@ -43,8 +43,13 @@ std::string csvField(std::string_view text)
 }
 
 const std::array<sched::SliceEnd, sched::kSliceEndCount> kSliceEnds = {
-	sched::SliceEnd::Timer, sched::SliceEnd::IoExit, sched::SliceEnd::Yield, sched::SliceEnd::Park,
-	sched::SliceEnd::Halt,  sched::SliceEnd::Fault,  sched::SliceEnd::Stop,
+	sched::SliceEnd::Timer,
+	sched::SliceEnd::IoExit,
+	sched::SliceEnd::Yield,
+	sched::SliceEnd::Park,
+	sched::SliceEnd::Halt,
+	sched::SliceEnd::Fault,
+	sched::SliceEnd::Stop,
 };
 
 std::optional<sched::SliceEnd> parseSliceEnd(std::string_view name)
@@ -58,7 +63,7 @@ std::optional<sched::SliceEnd> parseSliceEnd(std::string_view name)
 // Calls onSlice/onExit in time order. Both vectors are chronological, and
 // a slice's KVM_RUNs lie inside it, so a merge puts each slice right
 // before its own exits (viewers nest them that way).
-template<typename OnSlice, typename OnExit>
+template <typename OnSlice, typename OnExit>
 void inTimeOrder(const TraceData &data, OnSlice onSlice, OnExit onExit)
 {
 	std::size_t e = 0;

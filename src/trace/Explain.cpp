@@ -112,7 +112,10 @@ std::string_view sliceEndReason(sched::SliceEnd why)
 
 } // namespace
 
-Explain::Explain(std::FILE *out, std::size_t slices) : out_(out), slicesLeft_(slices) {}
+Explain::Explain(std::FILE *out, std::size_t slices)
+	: out_(out), slicesLeft_(slices)
+{
+}
 
 std::string_view Explain::reason(std::string_view call)
 {
@@ -187,13 +190,13 @@ void Explain::sliceStarted(const Machine &machine, sched::Policy policy, std::op
 		return;
 	exitsTold_ = 0;
 	exitsHidden_ = 0;
-	std::string how = policy == sched::Policy::Stride ? "earliest virtual deadline among the VMs not ahead"
+	std::string how = policy == sched::Policy::Stride       ? "earliest virtual deadline among the VMs not ahead"
 			  : policy == sched::Policy::Fractional ? "the next of each VM's run of consecutive quanta"
 			  : policy == sched::Policy::RoundRobin ? "the next VM in turn"
 								: "the next VM in turn, until its next I/O exit";
-	std::string timerText = timer ? fmt::format("kick timer armed for {}", duration(*timer))
+	std::string timerText = timer                         ? fmt::format("kick timer armed for {}", duration(*timer))
 				: policy == sched::Policy::Io ? std::string("no timer: policy io switches at I/O exits")
-							       : std::string("no timer: a lone VM has nobody to yield to");
+							      : std::string("no timer: a lone VM has nobody to yield to");
 	step(fmt::format("slice {}: the scheduler ({}: {}) picks {}; {}", slicesTold_ + 1,
 			 sched::policyName(policy), how, machine.name(), timerText));
 }

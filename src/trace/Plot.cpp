@@ -77,7 +77,9 @@ double niceStep(double span, int ticks)
 	double raw = span / ticks;
 	double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
 	double r = raw / magnitude;
-	double step = r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10;
+	double step = r < 1.5 ? 1 : r < 3 ? 2
+			    : r < 7       ? 5
+					  : 10;
 	return step * magnitude;
 }
 
@@ -238,7 +240,8 @@ void sharePlot(Canvas &svg, const TraceData &data, const TimeScale &scale, doubl
 		largest = std::max(largest, vm.targetShare);
 	const int topPct = std::clamp(static_cast<int>(std::ceil(largest * 2 * 10 - 1e-9)) * 10, 20, 100);
 	const int gridPct = topPct > 40 ? 10 : 5;
-	const int labelPct = topPct > 60 ? 20 : topPct > 30 ? 10 : 5;
+	const int labelPct = topPct > 60 ? 20 : topPct > 30 ? 10
+							    : 5;
 	double bottom = top + kShareHeight;
 	auto y = [&](double share) { return bottom - kShareHeight * share * 100 / topPct; };
 	svg.rect(kLeft, top, kPlotWidth, kShareHeight, "#fafafa");
@@ -352,7 +355,9 @@ std::string plotSvg(const TraceData &data)
 	double y = 30;
 	std::string names;
 	for (std::size_t i = 0; i < data.vms.size(); ++i)
-		names += (i == 0 ? "" : i + 1 == data.vms.size() ? " and " : ", ") + data.vms[i].name;
+		names += (i == 0 ? "" : i + 1 == data.vms.size() ? " and "
+								 : ", ") +
+			 data.vms[i].name;
 	std::string title = names.size() <= 60 ? names : fmt::format("{} VMs", data.vms.size());
 	body.text(kLeft, y, fmt::format("quanta: {}", title), "start", 18, "font-weight=\"bold\"");
 	y += 22;

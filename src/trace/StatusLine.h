@@ -22,8 +22,8 @@ namespace quanta::trace {
 
 struct StatusSample {
 	Nanos now = 0;
-	std::vector<Nanos> ranNs;  // per VM: guest time so far
-	std::uint64_t exits = 0;   // KVM_RUN returns so far, all VMs
+	std::vector<Nanos> ranNs; // per VM: guest time so far
+	std::uint64_t exits = 0;  // KVM_RUN returns so far, all VMs
 };
 
 struct StatusVm {

@@ -35,8 +35,8 @@ struct SliceEvent {
 };
 
 struct ExitEvent {
-	Nanos enter;          // KVM_RUN called
-	Nanos exit;           // back in userspace
+	Nanos enter; // KVM_RUN called
+	Nanos exit;  // back in userspace
 	std::uint32_t vm;
 	std::uint32_t reason; // KVM_EXIT_* (KVM_EXIT_INTR: a signal kicked it out)
 	std::uint16_t port;   // KVM_EXIT_IO only

@@ -19,10 +19,10 @@ struct GuestConfig {
 	std::string imagePath;
 	std::uint64_t memoryBytes = 2 << 20;
 	PageSize pageSize = PageSize::Size4K;
-	std::optional<CpuMode> mode;           // default: from the image format
+	std::optional<CpuMode> mode; // default: from the image format
 	std::uint64_t flatLoad = 0;
 	std::optional<std::uint64_t> flatEntry;
-	std::optional<std::uint64_t> csBase;  // real mode; default: load address
+	std::optional<std::uint64_t> csBase; // real mode; default: load address
 };
 
 struct PreparedGuest {

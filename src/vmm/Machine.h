@@ -41,7 +41,7 @@ struct ExitOutcome {
 
 struct MachineOptions {
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
-	std::uint64_t seed = 0; // what the random hypercall returns
+	std::uint64_t seed = 0;           // what the random hypercall returns
 	const FileStore *files = nullptr; // shared and local files (port 0x278)
 	unsigned guestId = 1;             // 1-based position in -g: names .local<ID> files
 	ChannelHub *channels = nullptr;   // channels between VMs (--channel)

@@ -54,7 +54,7 @@ std::int32_t send(ChannelHub &hub, std::size_t vm, std::uint32_t ch, const std::
 
 // Receives into a buffer of cap bytes; returns ret and the text.
 std::pair<std::int32_t, std::string> recv(ChannelHub &hub, std::size_t vm, std::uint32_t ch,
-					   bool nonBlocking = kNonBlock, std::size_t cap = 256)
+					  bool nonBlocking = kNonBlock, std::size_t cap = 256)
 {
 	Bytes b(cap, 0);
 	std::int32_t ret = hub.receive(vm, ch, b, nonBlocking);
@@ -201,12 +201,12 @@ TEST_CASE("wake-ups: several channels stay independent")
 TEST_CASE("ECHRNG: no such channel, or not this VM's end of it")
 {
 	ChannelHub hub({ spec(0, 1) }, 3);
-	CHECK(send(hub, 0, 1, "x") == QUANTA_ECHRNG);	     // no channel 1
+	CHECK(send(hub, 0, 1, "x") == QUANTA_ECHRNG); // no channel 1
 	CHECK(send(hub, 0, 0xffffffffu, "x") == QUANTA_ECHRNG);
 	CHECK(recv(hub, 1, 5).first == QUANTA_ECHRNG);
-	CHECK(send(hub, 1, 0, "x") == QUANTA_ECHRNG);	     // the consumer cannot send
-	CHECK(recv(hub, 0, 0).first == QUANTA_ECHRNG);	     // the producer cannot receive
-	CHECK(send(hub, 2, 0, "x") == QUANTA_ECHRNG);	     // a third VM is no end
+	CHECK(send(hub, 1, 0, "x") == QUANTA_ECHRNG);  // the consumer cannot send
+	CHECK(recv(hub, 0, 0).first == QUANTA_ECHRNG); // the producer cannot receive
+	CHECK(send(hub, 2, 0, "x") == QUANTA_ECHRNG);  // a third VM is no end
 	CHECK(recv(hub, 2, 0).first == QUANTA_ECHRNG);
 	CHECK(send(hub, 1, 0, "x", kBlock) == QUANTA_ECHRNG); // and never waits
 	CHECK_FALSE(hub.waitOf(1));

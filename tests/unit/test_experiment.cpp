@@ -125,13 +125,53 @@ TEST_CASE("an experiment file and the equivalent command line give the same Opti
 	REQUIRE(fromFile.options);
 
 	CommandLine fromFlags = commandLine({
-		"--policy", "frac", "--quantum", "5ms", "--duration", "3s", "-m", "4", "-p", "2", "--mode", "real",
-		"--seed", "42", "--unknown-ports", "ignore",
-		"-f", root + "/data/a.txt", "/abs/b.txt", "--files-dir", "out", "--file-max-size", "1M",
-		"--stdin", "Morpheus", "--report", "--no-prefix", "--no-status", "--stats-json", "stats.json",
-		"--trace", "run.json", "--trace-csv", "run.csv", "--trace-level", "exits", "--plot", "run.svg",
-		"-g", (scratch.dir / "build/guests/neo16.bin").string(), (scratch.dir / "build/guests/morpheus16.bin").string(),
-		"--name", "Neo,Morpheus", "--share", "70,30", "--channel", "Neo:Morpheus,slots=4,size=128,name=pipe",
+		"--policy",
+		"frac",
+		"--quantum",
+		"5ms",
+		"--duration",
+		"3s",
+		"-m",
+		"4",
+		"-p",
+		"2",
+		"--mode",
+		"real",
+		"--seed",
+		"42",
+		"--unknown-ports",
+		"ignore",
+		"-f",
+		root + "/data/a.txt",
+		"/abs/b.txt",
+		"--files-dir",
+		"out",
+		"--file-max-size",
+		"1M",
+		"--stdin",
+		"Morpheus",
+		"--report",
+		"--no-prefix",
+		"--no-status",
+		"--stats-json",
+		"stats.json",
+		"--trace",
+		"run.json",
+		"--trace-csv",
+		"run.csv",
+		"--trace-level",
+		"exits",
+		"--plot",
+		"run.svg",
+		"-g",
+		(scratch.dir / "build/guests/neo16.bin").string(),
+		(scratch.dir / "build/guests/morpheus16.bin").string(),
+		"--name",
+		"Neo,Morpheus",
+		"--share",
+		"70,30",
+		"--channel",
+		"Neo:Morpheus,slots=4,size=128,name=pipe",
 	});
 	INFO(fromFlags.message);
 	REQUIRE(fromFlags.options);
@@ -195,7 +235,7 @@ mode = "long"
 	CHECK(describe(*cli.options) ==
 	      describe(*commandLine({ "--mode", "real,long", "-g", (scratch.dir / "experiments/hello16.bin").string(),
 				      (scratch.dir / "experiments/sub/count64.elf").string() })
-				 .options));
+				.options));
 
 	// One mode per guest, or one for all; anything else is a usage error.
 	CommandLine bad = commandLine({ "--mode", "real,long", "-g", "a" });

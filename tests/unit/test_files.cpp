@@ -1068,7 +1068,8 @@ namespace {
 
 class FakeGuest : public GuestContext {
 public:
-	explicit FakeGuest(std::size_t bytes) : memory_(bytes) {}
+	explicit FakeGuest(std::size_t bytes)
+		: memory_(bytes) {}
 	GuestMemory &memory() override { return memory_; }
 	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t) override { return {}; }
@@ -1092,7 +1093,8 @@ struct BlockGuest {
 	FakeGuest guest{ 1 << 20 };
 	FileDevice device;
 
-	explicit BlockGuest(const FileStore &store, unsigned id = 1) : device(guest, store, id) {}
+	explicit BlockGuest(const FileStore &store, unsigned id = 1)
+		: device(guest, store, id) {}
 
 	quanta_file_request call(quanta_file_request r, std::uint64_t at = kRequest)
 	{

@@ -210,12 +210,12 @@ TEST_CASE("32-bit paging: hand-built 4 KiB and 4 MiB (PSE) pages")
 	GuestMemory m(8 * kMiB);
 	const std::uint32_t pd = 0x10000, pt = 0x11000;
 	set32(m, pd + 0 * 4, pt | kP);
-	set32(m, pd + 1 * 4, 0x400000 | kP | pte::kLarge);  // a 4 MiB page (with PSE)
-	set32(m, pd + 2 * 4, 0x12000 | kP | pte::kLarge);   // PS, but a table without PSE
-	set32(m, pd + 3 * 4, 0xc00000 | kP | pte::kLarge);  // 4 MiB page past memory
-	set32(m, pd + 4 * 4, 0xfffff000u | kP);             // table outside memory
+	set32(m, pd + 1 * 4, 0x400000 | kP | pte::kLarge); // a 4 MiB page (with PSE)
+	set32(m, pd + 2 * 4, 0x12000 | kP | pte::kLarge);  // PS, but a table without PSE
+	set32(m, pd + 3 * 4, 0xc00000 | kP | pte::kLarge); // 4 MiB page past memory
+	set32(m, pd + 4 * 4, 0xfffff000u | kP);            // table outside memory
 	set32(m, pt + 5 * 4, 0x7000 | kP);
-	set32(m, pt + 6 * 4, 0x900000 | kP);                // past memory
+	set32(m, pt + 6 * 4, 0x900000 | kP); // past memory
 	set32(m, 0x12000 + 1 * 4, 0x3000 | kP);
 
 	SUBCASE("with CR4.PSE")

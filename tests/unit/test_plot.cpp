@@ -102,7 +102,7 @@ TEST_CASE("the close-up shows frac's runs: 7 Neo slices, then 3 Morpheus")
 	std::string svg = plotSvg(fracRun());
 	CHECK(svg.find("<title>Neo slice 7: 10.000 ms, ran 9.980 ms, ended by timer</title>") != std::string::npos);
 	CHECK(svg.find("<title>Morpheus slice 3: ") != std::string::npos);
-	CHECK(svg.find("<title>Neo slice 8: ") != std::string::npos); // the second cycle
+	CHECK(svg.find("<title>Neo slice 8: ") != std::string::npos);  // the second cycle
 	CHECK(svg.find("<title>Neo slice 40: ") == std::string::npos); // beyond 30 quanta
 }
 

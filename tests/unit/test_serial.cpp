@@ -36,7 +36,8 @@ struct Capture {
 
 class ScriptedInput : public InputSource {
 public:
-	explicit ScriptedInput(std::string text) : text_(std::move(text)) {}
+	explicit ScriptedInput(std::string text)
+		: text_(std::move(text)) {}
 	InputByte next() override
 	{
 		if (empty_) {

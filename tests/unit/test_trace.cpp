@@ -54,7 +54,7 @@ struct SyntheticRun {
 			sched::SliceEnd why = sched::SliceEnd::Timer;
 			Nanos budget = pick->budget.value_or(kQuantum);
 			while (ran < budget) {
-				Nanos t0 = now + 2'000;             // host work before entry
+				Nanos t0 = now + 2'000; // host work before entry
 				Nanos burst = 1'000 + random() % 3'000'000;
 				Nanos exit = t0 + burst;
 				sched.charge(pick->vm, burst);
@@ -62,7 +62,7 @@ struct SyntheticRun {
 					tracer.exit({ t0, exit, static_cast<std::uint32_t>(pick->vm), KVM_EXIT_IO, 0x10, true, 2 });
 				ran += burst;
 				++runs;
-				now = exit + 1'500;                 // exit handling
+				now = exit + 1'500; // exit handling
 				unsigned dice = random() % 40;
 				if (dice == 0) {
 					why = sched::SliceEnd::Yield;
@@ -84,7 +84,8 @@ struct SyntheticRun {
 		data.policy = std::string(sched::policyName(sched.policy()));
 		data.quantum = kQuantum;
 		for (std::size_t vm = 0; vm < sched.size(); ++vm)
-			data.vms.push_back({ vm == 0 ? "Neo" : vm == 1 ? "Morpheus" : "vm\"" + std::to_string(vm),
+			data.vms.push_back({ vm == 0 ? "Neo" : vm == 1 ? "Morpheus"
+								       : "vm\"" + std::to_string(vm),
 					     sched.weight(vm), 0.5 });
 	}
 };
