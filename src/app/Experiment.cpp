@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
-#include <set>
-#include <toml++/toml.h>
+#include <system_error>
 
 #include "base/Error.h"
+#include "base/Parse.h"
 
 namespace quanta {
 
@@ -14,14 +14,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Reads one experiment file into ExperimentArgs, checking every key.
+// An experiment file is a page of text; anything larger is not one (and
+// /dev/zero must not be read until memory runs out).
+constexpr std::uintmax_t kMaxExperimentBytes = 1 << 20;
+
+std::string place(const std::string &file, const toml::node &node)
+{
+	return fmt::format("{}:{}", file, node.source().begin.line);
+}
+
+std::string inputPath(const std::string &path, const std::string &baseDir)
+{
+	fs::path p = path;
+	return p.is_absolute() || baseDir.empty() ? p.string() : (fs::path(baseDir) / p).lexically_normal().string();
+}
+
+// Reads one experiment file into Settings, checking every key.
 class Reader {
 public:
 	Reader(std::string path)
-		: path_(std::move(path)), dir_(fs::path(path_).parent_path()) {}
+		: path_(std::move(path)), dir_(fs::path(path_).parent_path().string()) {}
 
-	std::vector<ExperimentArg> read()
+	Settings read()
 	{
+		checkFile();
 		toml::table root;
 		try {
 			root = toml::parse_file(path_);
@@ -35,128 +51,48 @@ public:
 		guests();
 		if (vms_.empty())
 			throw UsageError(fmt::format("{}: no [[vm]]: an experiment needs at least one guest", path_));
-		return std::move(args_);
+		return std::move(settings_);
 	}
 
 private:
 	struct Vm {
 		std::string image;
-		std::string name;
-		std::string share;
-		std::string mode;
+		std::optional<std::string> name;
+		std::optional<std::uint64_t> share;
+		std::optional<CpuMode> mode;
 		std::int64_t line;
 	};
 
+	void checkFile() const
+	{
+		std::error_code error;
+		fs::file_status status = fs::status(path_, error);
+		if (status.type() == fs::file_type::not_found)
+			throw UsageError(fmt::format("{}: no such file", path_));
+		if (error)
+			throw UsageError(fmt::format("{}: {}", path_, error.message()));
+		if (fs::is_directory(status))
+			throw UsageError(fmt::format("{}: is a directory, not an experiment file", path_));
+		if (!fs::is_regular_file(status))
+			throw UsageError(fmt::format("{}: not a regular file", path_));
+		if (fs::file_size(path_, error) > kMaxExperimentBytes)
+			throw UsageError(fmt::format("{}: larger than 1 MiB: not an experiment file", path_));
+	}
+
 	[[noreturn]] void fail(const toml::node &node, const std::string &what) const
 	{
-		throw UsageError(fmt::format("{}:{}: {}", path_, node.source().begin.line, what));
+		throw UsageError(fmt::format("{}: {}", place(path_, node), what));
 	}
 
-	void add(std::string option, std::vector<std::string> values = {}, std::vector<std::string> replacedBy = {})
+	OptionValue value(const toml::node &node, const std::string &key) const
 	{
-		if (replacedBy.empty())
-			replacedBy.push_back(option);
-		args_.push_back({ std::move(option), std::move(values), std::move(replacedBy) });
-	}
-
-	std::string text(const toml::node &node, const std::string &key) const
-	{
-		if (auto s = node.value_exact<std::string>())
-			return *s;
-		fail(node, fmt::format("'{}' must be a string", key));
-	}
-
-	// Durations, sizes and addresses: "10ms", "64M", "0x7c00", or a number.
-	std::string textOrNumber(const toml::node &node, const std::string &key) const
-	{
-		if (auto s = node.value_exact<std::string>())
-			return *s;
-		if (auto n = node.value_exact<std::int64_t>(); n && *n >= 0)
-			return std::to_string(*n);
-		fail(node, fmt::format("'{}' must be a string or a whole number", key));
-	}
-
-	std::string number(const toml::node &node, const std::string &key) const
-	{
-		if (auto n = node.value_exact<std::int64_t>(); n && *n >= 0)
-			return std::to_string(*n);
-		fail(node, fmt::format("'{}' must be a whole number", key));
-	}
-
-	bool flag(const toml::node &node, const std::string &key) const
-	{
-		if (auto b = node.value_exact<bool>())
-			return *b;
-		fail(node, fmt::format("'{}' must be true or false", key));
-	}
-
-	// Inputs are found next to the experiment file.
-	std::string input(const toml::node &node, const std::string &key) const
-	{
-		fs::path p = text(node, key);
-		if (p.empty())
-			fail(node, fmt::format("'{}' is empty", key));
-		return p.is_absolute() || dir_.empty() ? p.string() : (dir_ / p).lexically_normal().string();
+		return tomlOptionValue(node, fmt::format("{}: {}", place(path_, node), key));
 	}
 
 	void top(const std::string &key, const toml::node &node)
 	{
-		// Keys that map one to one onto an option taking one value.
-		static const std::pair<const char *, const char *> kText[] = {
-			{ "policy", "--policy" },
-			{ "unknown_ports", "--unknown-ports" },
-			{ "stdin", "--stdin" },
-			{ "stats_json", "--stats-json" },
-			{ "trace", "--trace" },
-			{ "trace_csv", "--trace-csv" },
-			{ "trace_level", "--trace-level" },
-			{ "plot", "--plot" },
-			{ "files_dir", "--files-dir" },
-		};
-		static const std::pair<const char *, const char *> kTextOrNumber[] = {
-			{ "quantum", "--quantum" },
-			{ "duration", "--duration" },
-			{ "load", "--load" },
-			{ "entry", "--entry" },
-			{ "cs_base", "--cs-base" },
-			{ "file_max_size", "--file-max-size" },
-			{ "seed", "--seed" },
-		};
-		for (auto [name, option] : kText)
-			if (key == name)
-				return add(option, { text(node, key) });
-		for (auto [name, option] : kTextOrNumber)
-			if (key == name)
-				return add(option, { textOrNumber(node, key) });
-
 		if (key == "description") {
-			text(node, key); // free text for the reader, checked only for type
-		} else if (key == "memory") {
-			add("--memory", { number(node, key) });
-		} else if (key == "page") {
-			add("--page", { number(node, key) });
-		} else if (key == "mode") {
-			mode_ = text(node, key);
-		} else if (key == "files") {
-			const toml::array *files = node.as_array();
-			if (!files)
-				fail(node, "'files' must be a list of file names");
-			std::vector<std::string> paths;
-			for (const toml::node &file : *files)
-				paths.push_back(input(file, "files"));
-			if (!paths.empty())
-				add("--file", paths);
-		} else if (key == "report") {
-			add(flag(node, key) ? "--report" : "--no-report", {}, { "--report", "--no-report" });
-		} else if (key == "prefix") {
-			if (!flag(node, key))
-				add("--no-prefix");
-		} else if (key == "status") {
-			if (!flag(node, key))
-				add("--no-status");
-		} else if (key == "explain") {
-			if (flag(node, key))
-				add("--explain");
+			value(node, key).text("text"); // free text for the reader, checked only for type
 		} else if (key == "vm") {
 			const toml::array *list = node.as_array();
 			if (!list || !list->is_array_of_tables())
@@ -170,7 +106,7 @@ private:
 			for (const toml::node &table : *list)
 				channel(*table.as_table());
 		} else {
-			fail(node, fmt::format("unknown key '{}'", key));
+			applyTomlKey(settings_, key, node, path_, dir_);
 		}
 	}
 
@@ -179,16 +115,24 @@ private:
 		Vm vm{ {}, {}, {}, {}, table.source().begin.line };
 		for (auto &&[k, node] : table) {
 			std::string key(k.str());
-			if (key == "image")
-				vm.image = input(node, "vm.image");
-			else if (key == "name")
-				vm.name = text(node, "vm.name");
-			else if (key == "share")
-				vm.share = number(node, "vm.share");
-			else if (key == "mode")
-				vm.mode = text(node, "vm.mode");
-			else
+			OptionValue given = value(node, "vm." + key);
+			if (key == "image") {
+				vm.image = given.text("a file name");
+				if (vm.image.empty())
+					given.fail("empty file name");
+				vm.image = inputPath(vm.image, dir_);
+			} else if (key == "name") {
+				vm.name = given.text("a VM name");
+			} else if (key == "share") {
+				vm.share = shareValue(given);
+			} else if (key == "mode") {
+				std::string text = given.text("a CPU mode such as \"real\"");
+				vm.mode = parseCpuMode(text);
+				if (!vm.mode)
+					given.fail(fmt::format("'{}' is not a CPU mode (real, protected, paged or long)", text));
+			} else {
 				fail(node, fmt::format("unknown key 'vm.{}'", key));
+			}
 		}
 		if (vm.image.empty())
 			throw UsageError(fmt::format("{}:{}: [[vm]] without an image", path_, vm.line));
@@ -197,105 +141,82 @@ private:
 
 	void channel(const toml::table &table)
 	{
-		std::string from;
-		std::string to;
-		std::string spec;
+		ChannelSetting channel;
+		channel.where = fmt::format("{}:{}: [[channel]]", path_, table.source().begin.line);
 		for (auto &&[k, node] : table) {
 			std::string key(k.str());
+			OptionValue given = value(node, "channel." + key);
+			auto number = [&](std::uint64_t most) {
+				std::uint64_t n = given.whole("a whole number");
+				if (n < 1 || n > most)
+					given.fail(fmt::format("{} is not from 1 to {}", n, most));
+				return static_cast<std::uint32_t>(n);
+			};
 			if (key == "from")
-				from = text(node, "channel.from");
+				channel.from = given.text("a VM name");
 			else if (key == "to")
-				to = text(node, "channel.to");
-			else if (key == "slots" || key == "size")
-				spec += fmt::format(",{}={}", key, number(node, "channel." + key));
+				channel.to = given.text("a VM name");
+			else if (key == "slots")
+				channel.slots = number(4096);
+			else if (key == "size")
+				channel.maxSize = number(65536);
 			else if (key == "name")
-				spec += ",name=" + text(node, "channel.name");
+				channel.name = given.text("a channel name");
 			else
 				fail(node, fmt::format("unknown key 'channel.{}'", key));
 		}
-		if (from.empty() || to.empty())
-			throw UsageError(fmt::format("{}:{}: [[channel]] needs from and to (VM names)", path_,
-						     table.source().begin.line));
-		channels_.push_back(from + ":" + to + spec);
+		if (channel.from.empty() || channel.to.empty())
+			throw UsageError(fmt::format("{} needs from and to (VM names)", channel.where));
+		settings_.channels.push_back(std::move(channel));
 	}
 
-	// [[vm]] tables become -g, --name, --share and --mode lists. A
-	// command line that gives other guests replaces all of them.
+	// [[vm]] tables become the guest list, names, shares and modes.
 	void guests()
 	{
-		const std::vector<std::string> byGuests = { "--guest" };
 		auto column = [&](auto field, const char *what) {
-			std::vector<std::string> values;
-			for (const Vm &vm : vms_)
-				if (!(vm.*field).empty())
-					values.push_back(vm.*field);
-			if (!values.empty() && values.size() != vms_.size())
+			std::size_t given = static_cast<std::size_t>(std::count_if(
+				vms_.begin(), vms_.end(), [&](const Vm &vm) { return (vm.*field).has_value(); }));
+			if (given != 0 && given != vms_.size())
 				throw UsageError(fmt::format("{}: give every [[vm]] a {} or none", path_, what));
-			return values;
+			return given != 0;
 		};
-		std::vector<std::string> images;
+		settings_.images.clear();
 		for (const Vm &vm : vms_)
-			images.push_back(vm.image);
-		std::vector<std::string> names = column(&Vm::name, "name");
-		std::vector<std::string> shares = column(&Vm::share, "share");
-
-		// Per-VM modes fall back to the file's mode; a list needs them all.
-		std::vector<std::string> modes;
-		bool anyVmMode = std::any_of(vms_.begin(), vms_.end(), [](const Vm &vm) { return !vm.mode.empty(); });
-		if (anyVmMode) {
-			for (const Vm &vm : vms_) {
-				if (vm.mode.empty() && mode_.empty())
-					throw UsageError(fmt::format("{}:{}: [[vm]] without a mode while others have one "
-								     "(give it one, or set mode at the top)",
-								     path_, vm.line));
-				modes.push_back(vm.mode.empty() ? mode_ : vm.mode);
-			}
+			settings_.images.push_back(vm.image);
+		if (column(&Vm::name, "name")) {
+			settings_.names.clear();
+			for (const Vm &vm : vms_)
+				settings_.names.push_back(*vm.name);
+			settings_.namesWhere = fmt::format("{}: [[vm]] names", path_);
+		}
+		if (column(&Vm::share, "share")) {
+			settings_.shares.clear();
+			for (const Vm &vm : vms_)
+				settings_.shares.push_back(*vm.share);
+			settings_.sharesWhere = fmt::format("{}: [[vm]] shares", path_);
 		}
 
-		auto join = [](const std::vector<std::string> &items) {
-			std::string out;
-			for (const std::string &item : items)
-				out += (out.empty() ? "" : ",") + item;
-			return out;
-		};
-		add("--guest", images);
-		if (!names.empty())
-			add("--name", { join(names) }, { "--name", "--guest" });
-		if (!shares.empty())
-			add("--share", { join(shares) }, { "--share", "--guest" });
-		if (anyVmMode)
-			add("--mode", { join(modes) }, { "--mode", "--guest" });
-		else if (!mode_.empty())
-			add("--mode", { mode_ });
-		for (const std::string &channel : channels_)
-			add("--channel", { channel }, { "--channel", "--guest" });
+		// Per-VM modes fall back to the file's mode; a list needs them all.
+		if (std::none_of(vms_.begin(), vms_.end(), [](const Vm &vm) { return vm.mode.has_value(); }))
+			return;
+		std::vector<CpuMode> modes;
+		for (const Vm &vm : vms_) {
+			if (!vm.mode && settings_.modes.size() != 1)
+				throw UsageError(fmt::format("{}:{}: [[vm]] without a mode while others have one "
+							     "(give it one, or set mode at the top)",
+							     path_, vm.line));
+			modes.push_back(vm.mode.value_or(settings_.modes.empty() ? CpuMode::Long : settings_.modes[0]));
+		}
+		settings_.modes = modes;
+		settings_.modesWhere = fmt::format("{}: [[vm]] modes", path_);
+		settings_.modesPerGuest = true;
 	}
 
 	std::string path_;
-	fs::path dir_;
-	std::string mode_;
+	std::string dir_;
 	std::vector<Vm> vms_;
-	std::vector<std::string> channels_;
-	std::vector<ExperimentArg> args_;
+	Settings settings_ = defaultSettings();
 };
-
-// The long name of an option as written on the command line.
-std::string optionName(const std::string &token)
-{
-	static const std::pair<const char *, const char *> kShort[] = {
-		{ "-m", "--memory" },
-		{ "-p", "--page" },
-		{ "-g", "--guest" },
-		{ "-f", "--file" },
-	};
-	std::string name = token.substr(0, token.find('='));
-	if (name.size() > 2 && name[1] != '-')
-		name.resize(2); // -m4
-	for (auto [s, l] : kShort)
-		if (name == s)
-			return l;
-	return name;
-}
 
 constexpr const char *kRunUsage =
 	"usage: quanta run EXPERIMENT.toml [options...]\n"
@@ -304,30 +225,59 @@ constexpr const char *kRunUsage =
 
 } // namespace
 
-std::vector<ExperimentArg> experimentArguments(const std::string &path)
+const std::vector<std::string> &experimentTableKeys()
 {
-	return Reader(path).read();
+	static const std::vector<std::string> keys = { "vm.image", "vm.name", "vm.share", "vm.mode",
+						       "channel.from", "channel.to", "channel.slots", "channel.size",
+						       "channel.name" };
+	return keys;
 }
 
-std::vector<std::string> experimentCommandLine(const std::string &program, const std::vector<ExperimentArg> &file,
-					       const std::vector<std::string> &overrides)
+OptionValue tomlOptionValue(const toml::node &node, std::string where)
 {
-	std::set<std::string> given;
-	for (const std::string &token : overrides)
-		if (token.size() > 1 && token[0] == '-')
-			given.insert(optionName(token));
-
-	std::vector<std::string> line{ program };
-	for (const ExperimentArg &arg : file) {
-		bool replaced = std::any_of(arg.replacedBy.begin(), arg.replacedBy.end(),
-					    [&](const std::string &option) { return given.count(option) > 0; });
-		if (replaced)
-			continue;
-		line.push_back(arg.option);
-		line.insert(line.end(), arg.values.begin(), arg.values.end());
+	OptionValue value{ std::monostate{}, std::move(where) };
+	if (auto b = node.value_exact<bool>())
+		value.data = *b;
+	else if (auto n = node.value_exact<std::int64_t>())
+		value.data = *n;
+	else if (auto d = node.value_exact<double>())
+		value.data = *d;
+	else if (auto s = node.value_exact<std::string>())
+		value.data = *s;
+	else if (const toml::array *array = node.as_array()) {
+		std::vector<std::string> items;
+		for (const toml::node &item : *array) {
+			auto s = item.value_exact<std::string>();
+			if (!s)
+				return value; // a list of something else: no option takes it
+			items.push_back(*s);
+		}
+		value.data = std::move(items);
 	}
-	line.insert(line.end(), overrides.begin(), overrides.end());
-	return line;
+	return value;
+}
+
+void applyTomlKey(Settings &settings, const std::string &key, const toml::node &node, const std::string &file,
+		  const std::string &baseDir)
+{
+	OptionValue value = tomlOptionValue(node, fmt::format("{}: {}", place(file, node), key));
+	auto def = std::find_if(optionTable().begin(), optionTable().end(),
+				[&](const OptionDef &d) { return d.key && key == d.key; });
+	if (def != optionTable().end() && def->inputPath) {
+		std::vector<std::string> paths = value.list("a list of file names");
+		for (std::string &path : paths) {
+			if (path.empty())
+				value.fail("empty file name");
+			path = inputPath(path, baseDir);
+		}
+		value.data = std::move(paths);
+	}
+	applyKey(settings, key, value);
+}
+
+Settings readExperiment(const std::string &path)
+{
+	return Reader(path).read();
 }
 
 CommandLine parseExperiment(const std::vector<std::string> &args)
@@ -341,8 +291,10 @@ CommandLine parseExperiment(const std::vector<std::string> &args)
 		return result;
 	}
 	try {
-		std::vector<ExperimentArg> file = experimentArguments(args[2]);
-		return parseCommandLine(experimentCommandLine(args[0], file, { args.begin() + 3, args.end() }));
+		Settings settings = readExperiment(args[2]);
+		std::vector<std::string> overrides{ args[0] };
+		overrides.insert(overrides.end(), args.begin() + 3, args.end());
+		return parseCommandLine(overrides, std::move(settings));
 	} catch (const UsageError &e) {
 		result.exitCode = kExitUsage;
 		result.messageIsError = true;

@@ -1,9 +1,10 @@
 // Experiment files: one TOML file describes a whole run (guests, names,
 // shares, policy, quantum, duration, channels, files, outputs), so an
 // experiment is one command, `quanta run FILE.toml`, and lives in version
-// control. The file is translated into the command line it stands for and
-// parsed by parseCommandLine, so a file and the equivalent flags give the
-// same Options by construction; flags after the file override its keys.
+// control. Every top-level key is an option's key in the option table
+// (Options.h), applied by the same function as the flag, so a file and the
+// equivalent flags give the same Options by construction; flags after the
+// file override its keys.
 //
 // Keys (all optional but [[vm]]; the README has the full table):
 //   description = "free text"       policy = "stride"   quantum = "10ms"
@@ -16,31 +17,36 @@
 // Input paths (images, files) are relative to the file's directory; output
 // paths (stats_json, trace, trace_csv, plot, files_dir) to the directory
 // quanta runs in. An unknown key is an error.
+//
+// A later [sweep] reads the file once (readExperiment), then for each
+// point copies the Settings, applies one override at a time with
+// applyTomlKey (or applyKey), and calls resolve() on the copy.
 #pragma once
 
 #include <string>
+#include <toml++/toml.h>
 #include <vector>
 
 #include "app/Options.h"
 
 namespace quanta {
 
-// One option of the translated command line and its values.
-struct ExperimentArg {
-	std::string option;              // e.g. "--share"
-	std::vector<std::string> values; // none for flags
-	// Flags on the command line that replace this group ([[vm]] keys
-	// belong with --guest: new guests need their own names and shares).
-	std::vector<std::string> replacedBy;
-};
+// The keys a [[vm]] and a [[channel]] table take.
+const std::vector<std::string> &experimentTableKeys();
 
-// Reads and checks the file; throws UsageError ("FILE:LINE: ...").
-std::vector<ExperimentArg> experimentArguments(const std::string &path);
+// Reads and checks the file over the defaults; throws UsageError
+// ("FILE:LINE: ..."). The result may still fail resolve() (e.g. a channel
+// naming no VM).
+Settings readExperiment(const std::string &path);
 
-// The command line: the file's arguments minus those the overrides
-// replace, then the overrides. program is argv[0].
-std::vector<std::string> experimentCommandLine(const std::string &program, const std::vector<ExperimentArg> &file,
-					       const std::vector<std::string> &overrides);
+// A TOML value as an option value; where begins messages about it.
+OptionValue tomlOptionValue(const toml::node &node, std::string where);
+
+// Applies one top-level key of an experiment file (an option's key) to
+// settings; input paths are resolved against baseDir. Throws UsageError
+// naming file and line.
+void applyTomlKey(Settings &settings, const std::string &key, const toml::node &node, const std::string &file,
+		  const std::string &baseDir);
 
 // `quanta run FILE.toml [options...]`: args[0] is the program, args[1]
 // "run". Never throws and never exits.

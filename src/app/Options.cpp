@@ -2,9 +2,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/Error.h"
 #include "base/Parse.h"
@@ -18,29 +22,27 @@ constexpr const char *kDescription =
 
 constexpr const char *kFooter = R"(Examples:
   quanta -m 4 -p 2 -g guest.img
-  quanta --memory 8 --page 4 --guest g1.img g2.img
+  quanta --memory 64M --page 2 --guest g1.img g2.img
   quanta --mode real -g hello16.bin
-  quanta --mode real -g neo.bin morpheus.bin --share 70,30 --duration 3s
+  quanta --mode real -g neo.bin morpheus.bin --name Neo,Morpheus --share 70,30 --duration 3s
   quanta run experiments/matrix-70-30.toml [options...]   (an experiment file)
   quanta plot trace.json -o trace.svg                     (draw a --trace file)
 
 Several guests run time-shared on one thread. Policies: stride (default:
 proportional share of measured CPU time), frac (the Matrix assignment's
 FRAC_A/FRAC_B quanta), rr (one quantum each) and io (switch at every I/O
-exit). With two guests the VMs are named Neo and Morpheus unless --name says
-otherwise. Standard input goes to the first VM (or --stdin NAME); the others
-read end of input.
+exit). VMs are named after their images (hello64, hello64-2, ...) unless
+--name says otherwise. Standard input goes to the first VM (or --stdin
+NAME); the others read end of input.
+
+Memory (-m): the page tables live in 48 KiB at the top of guest memory, so
+long mode maps up to 18 MiB with 4 KiB pages and 10 GiB with 2 MiB pages
+(-p 2); paged mode up to 44 MiB (4 KiB) and 4 GiB (2 MiB); real and
+protected mode up to 4 GiB. Memory is mapped lazily: a guest costs the host
+only the pages it touches.
 
 Exit status: 0 all guests halted, 1 a guest faulted, 2 bad command line or
 image, 3 host error (no usable /dev/kvm, a KVM ioctl failed).)";
-
-std::uint64_t parseAddress(const std::string &option, const std::string &text)
-{
-	auto value = parseUnsigned(text);
-	if (!value)
-		throw UsageError(fmt::format("{}: '{}' is not an address (decimal or 0x hex)", option, text));
-	return *value;
-}
 
 std::vector<std::string> splitList(const std::string &text)
 {
@@ -55,322 +57,635 @@ std::vector<std::string> splitList(const std::string &text)
 	}
 }
 
-std::uint64_t parseSize(const std::string &option, const std::string &text)
+std::string plural(std::size_t n, const char *word)
 {
-	std::uint64_t multiplier = 1;
-	std::string digits = text;
-	if (!digits.empty()) {
-		switch (digits.back()) {
-		case 'K':
-			multiplier = 1ull << 10;
-			break;
-		case 'M':
-			multiplier = 1ull << 20;
-			break;
-		case 'G':
-			multiplier = 1ull << 30;
+	return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// Sizes: a number, with K, M or G (KiB, MiB, GiB); bareUnit applies to a
+// number without one.
+std::optional<std::uint64_t> parseSizeWithUnit(std::string text, std::uint64_t bareUnit)
+{
+	std::uint64_t multiplier = bareUnit;
+	for (const auto &[suffix, unit] : std::initializer_list<std::pair<std::string_view, std::uint64_t>>{
+		     { "KiB", 1ull << 10 },
+		     { "MiB", 1ull << 20 },
+		     { "GiB", 1ull << 30 },
+		     { "K", 1ull << 10 },
+		     { "M", 1ull << 20 },
+		     { "G", 1ull << 30 },
+	     }) {
+		if (text.size() > suffix.size() && std::string_view(text).ends_with(suffix)) {
+			text.resize(text.size() - suffix.size());
+			multiplier = unit;
 			break;
 		}
-		if (multiplier != 1)
-			digits.pop_back();
 	}
-	auto value = parseUnsigned(digits);
+	auto value = parseUnsigned(text);
 	if (!value || *value == 0 || *value > (1ull << 62) / multiplier)
-		throw UsageError(fmt::format("{}: '{}' is not a size (e.g. 4096, 64K, 16M)", option, text));
+		return std::nullopt;
 	return *value * multiplier;
 }
 
-Nanos parseDurationOption(const std::string &option, const std::string &text)
+std::uint64_t address(const OptionValue &value)
 {
-	auto value = parseDuration(text);
-	if (!value)
-		throw UsageError(fmt::format("{}: '{}' is not a duration (e.g. 10ms, 250us, 3s)", option, text));
-	return *value;
+	std::string text = value.textOrNumber("an address (decimal or 0x hex)");
+	auto number = parseUnsigned(text);
+	if (!number)
+		value.fail(fmt::format("'{}' is not an address (decimal or 0x hex)", text));
+	return *number;
 }
 
-std::vector<std::uint64_t> parseShares(const std::string &text, std::size_t guests)
+Nanos duration(const OptionValue &value)
 {
-	std::vector<std::uint64_t> shares;
-	for (const std::string &item : splitList(text)) {
-		auto value = parseUnsigned(item);
-		if (!value || *value == 0 || *value > 1'000'000)
-			throw UsageError(fmt::format(
-				"--share: '{}' is not a positive whole number (shares are weights like 70,30)", item));
-		shares.push_back(*value);
-	}
-	if (shares.size() != guests)
-		throw UsageError(fmt::format("--share: {} value{} for {} guest{}", shares.size(),
-					     shares.size() == 1 ? "" : "s", guests, guests == 1 ? "" : "s"));
-	return shares;
+	std::string text = value.textOrNumber("a duration such as \"10ms\"");
+	auto nanos = parseDurationValue(text);
+	if (!nanos)
+		value.fail(fmt::format("'{}' is not a duration (e.g. 10ms, 250us, 3s)", text));
+	if (*nanos < 1)
+		value.fail(fmt::format("'{}' must be positive", text));
+	if (*nanos > 1e18)
+		value.fail(fmt::format("'{}' is too long (at most 31 years)", text));
+	return static_cast<Nanos>(std::llround(*nanos));
 }
 
-ChannelSpec parseChannel(const std::string &text, const std::vector<std::string> &vms, std::size_t index)
+ChannelSetting parseChannel(const OptionValue &value, const std::string &text)
 {
 	auto bad = [&](const std::string &why) {
-		return UsageError(fmt::format("--channel {}: {} (expected FROM:TO[,slots=N][,size=BYTES][,name=NAME])",
-					      text, why));
+		value.fail(fmt::format("{}: {} (expected FROM:TO[,slots=N][,size=BYTES][,name=NAME])", text, why));
 	};
 	std::vector<std::string> parts = splitList(text);
 	std::size_t colon = parts[0].find(':');
 	if (colon == std::string::npos)
-		throw bad("no FROM:TO");
-	auto vmIndex = [&](const std::string &name) {
-		auto it = std::find(vms.begin(), vms.end(), name);
-		if (it == vms.end())
-			throw bad(fmt::format("no VM named '{}'", name));
-		return static_cast<std::size_t>(it - vms.begin());
-	};
-	ChannelSpec spec;
-	spec.producer = vmIndex(parts[0].substr(0, colon));
-	spec.consumer = vmIndex(parts[0].substr(colon + 1));
-	if (spec.producer == spec.consumer)
-		throw bad("a channel joins two different VMs");
-	spec.name = fmt::format("ch{}", index);
+		bad("no FROM:TO");
+	ChannelSetting channel;
+	channel.from = parts[0].substr(0, colon);
+	channel.to = parts[0].substr(colon + 1);
+	channel.where = fmt::format("{} {}", value.where, text);
 	for (std::size_t i = 1; i < parts.size(); ++i) {
 		std::size_t eq = parts[i].find('=');
 		std::string key = parts[i].substr(0, eq);
-		std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
-		if (key == "name" && !value.empty()) {
-			spec.name = value;
+		std::string setting = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+		if (key == "name" && !setting.empty()) {
+			channel.name = setting;
 			continue;
 		}
-		auto number = parseUnsigned(value);
+		auto number = parseUnsigned(setting);
 		if (key == "slots" && number && *number >= 1 && *number <= 4096)
-			spec.slots = static_cast<std::uint32_t>(*number);
+			channel.slots = static_cast<std::uint32_t>(*number);
 		else if (key == "size" && number && *number >= 1 && *number <= 65536)
-			spec.maxSize = static_cast<std::uint32_t>(*number);
+			channel.maxSize = static_cast<std::uint32_t>(*number);
 		else
-			throw bad(fmt::format("bad setting '{}' (slots 1-4096, size 1-65536 bytes, name)", parts[i]));
+			bad(fmt::format("bad setting '{}' (slots 1-4096, size 1-65536 bytes, name)", parts[i]));
 	}
-	return spec;
+	return channel;
 }
 
-// One mode for every guest, or one per guest (an experiment file may mix
-// a real-mode guest with a long-mode one). Empty: each image's default.
-std::vector<CpuMode> parseModes(const std::string &text, std::size_t guests)
+template <typename T>
+T member(const OptionValue &value, const std::string &text, std::optional<T> (*parse)(std::string_view),
+	 const char *what)
 {
-	std::vector<CpuMode> modes;
-	if (text.empty())
-		return modes;
-	for (const std::string &item : splitList(text)) {
-		auto mode = parseCpuMode(item);
-		if (!mode)
-			throw UsageError(fmt::format("--mode: '{}' is not a CPU mode (real, protected, paged or long)", item));
-		modes.push_back(*mode);
-	}
-	if (modes.size() != 1 && modes.size() != guests)
-		throw UsageError(fmt::format("--mode: {} modes for {} guest{} (give one, or one per guest)", modes.size(),
-					     guests, guests == 1 ? "" : "s"));
-	return modes;
+	auto parsed = parse(text);
+	if (!parsed)
+		value.fail(fmt::format("'{}' is not {}", text, what));
+	return *parsed;
 }
 
-// Default VM names: Neo and Morpheus for the classic pair, otherwise the
-// image's file name without extension, made unique.
+// Default VM names: each image's file name without extension, made unique
+// ("hello64", "hello64-2"). Linear: each stem remembers its next number.
 std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
 {
-	if (paths.size() == 2)
-		return { "Neo", "Morpheus" };
 	std::vector<std::string> names;
-	std::set<std::string> seen;
+	std::unordered_set<std::string> taken;
+	std::unordered_map<std::string, int> nextSuffix;
 	for (const auto &path : paths) {
 		std::string stem = std::filesystem::path(path).stem().string();
 		if (stem.empty())
 			stem = "guest";
 		std::string name = stem;
-		for (int n = 2; seen.count(name); ++n)
-			name = fmt::format("{}-{}", stem, n);
-		seen.insert(name);
-		names.push_back(name);
+		if (taken.count(name)) {
+			int &n = nextSuffix.try_emplace(stem, 2).first->second;
+			do
+				name = fmt::format("{}-{}", stem, n++);
+			while (taken.count(name));
+		}
+		taken.insert(name);
+		names.push_back(std::move(name));
 	}
 	return names;
 }
 
+// The options, each defined once (see OptionDef). Order is --help's order;
+// values are applied in this order too, so --no-report after --report wins.
+std::vector<OptionDef> makeTable()
+{
+	using K = OptionKind;
+	using S = Settings;
+	using V = OptionValue;
+	return {
+		{ "--memory", "-m", "memory", K::Value, "2",
+		  "guest memory: a size with a unit (64M, 1G) or a number of MiB; the limits by mode and page size are below",
+		  [](S &s, const V &v) {
+			  std::string text = v.textOrNumber("a size such as \"64M\" or a whole number of MiB");
+			  auto bytes = parseMemorySize(text);
+			  if (!bytes)
+				  v.fail(fmt::format("'{}' is not a size (e.g. 2, 64M, 1G; a bare number is MiB)", text));
+			  s.memoryBytes = *bytes;
+		  },
+		  false, false, "SIZE" },
+		{ "--page", "-p", "page", K::Value, "4", "page size: 4 (4 KiB) or 2 (2 MiB)",
+		  [](S &s, const V &v) {
+			  std::uint64_t kind = v.whole("2 or 4");
+			  if (kind != 2 && kind != 4)
+				  v.fail(fmt::format("'{}' is not a page size (2 for 2 MiB, 4 for 4 KiB)", kind));
+			  s.pageSize = kind == 2 ? PageSize::Size2M : PageSize::Size4K;
+		  },
+		  false, false, "2|4" },
+		{ "--guest", "-g", "vm.image", K::Values, nullptr, "guest images (ELF32, ELF64 or flat binary), one VM each",
+		  [](S &s, const V &v) { s.images = v.list("a list of image files"); }, false, true, "IMAGE" },
+		{ "--file", "-f", "files", K::Values, nullptr, "files shared with every guest",
+		  [](S &s, const V &v) { s.options.sharedFiles = v.list("a list of file names"); }, false, true,
+		  "FILE" },
+		{ "--files-dir", nullptr, "files_dir", K::Value, ".",
+		  "where guests' new local files (NAME.local<ID>) are created",
+		  [](S &s, const V &v) { s.options.filesDir = v.text("a directory name"); }, false, false, "DIR" },
+		{ "--file-max-size", nullptr, "file_max_size", K::Value, "64M",
+		  "largest size a guest may grow a file to: bytes, or with K, M, G",
+		  [](S &s, const V &v) {
+			  std::string text = v.textOrNumber("a size such as \"64M\" or a number of bytes");
+			  auto bytes = parseSizeWithUnit(text, 1);
+			  if (!bytes)
+				  v.fail(fmt::format("'{}' is not a size (e.g. 4096, 64K, 16M)", text));
+			  s.options.fileMaxSize = *bytes;
+		  },
+		  false, false, "SIZE" },
+		{ "--mode", nullptr, "mode", K::Value, nullptr,
+		  "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected); "
+		  "or one per guest, e.g. real,long",
+		  [](S &s, const V &v) {
+			  s.modes.clear();
+			  s.modesWhere = v.where;
+			  s.modesPerGuest = false;
+			  for (const std::string &item : splitList(v.text("a CPU mode such as \"real\"")))
+				  s.modes.push_back(member<CpuMode>(v, item, parseCpuMode,
+								    "a CPU mode (real, protected, paged or long)"));
+		  },
+		  false, false, "MODE" },
+		{ "--load", nullptr, "load", K::Value, "0", "load address of flat images",
+		  [](S &s, const V &v) { s.flatLoad = address(v); }, false, false, "ADDR" },
+		{ "--entry", nullptr, "entry", K::Value, nullptr, "entry point of flat images (default: the load address)",
+		  [](S &s, const V &v) { s.flatEntry = address(v); }, false, false, "ADDR" },
+		{ "--cs-base", nullptr, "cs_base", K::Value, nullptr,
+		  "real mode: code segment base (default: the load address)",
+		  [](S &s, const V &v) { s.csBase = address(v); }, false, false, "ADDR" },
+		{ "--unknown-ports", nullptr, "unknown_ports", K::Value, "fault",
+		  "what an access to an unknown port does: fault (stop the VM) or ignore (count it, IN reads all ones)",
+		  [](S &s, const V &v) {
+			  std::string text = v.text("\"fault\" or \"ignore\"");
+			  if (text != "fault" && text != "ignore")
+				  v.fail(fmt::format("'{}' is not fault or ignore", text));
+			  s.options.unknownPorts =
+				  text == "ignore" ? UnknownPortPolicy::Ignore : UnknownPortPolicy::Fault;
+		  },
+		  false, false, "fault|ignore" },
+		{ "--kvm-check", nullptr, nullptr, K::Flag, nullptr,
+		  "boot a tiny guest in every CPU mode and page size, report which work, and exit",
+		  [](S &s, const V &v) { s.options.kvmCheck = v.flag(); } },
+		{ "--no-prefix", nullptr, "prefix", K::Flag, nullptr,
+		  "with several VMs, do not prefix output lines with the VM name",
+		  [](S &s, const V &v) { s.options.prefixOutput = v.flag(); }, true },
+		{ "--policy", nullptr, "policy", K::Value, "stride", "scheduling policy: stride, frac, rr or io",
+		  [](S &s, const V &v) {
+			  s.options.policy = member<sched::Policy>(v, v.text("a policy such as \"stride\""), sched::parsePolicy,
+								   "a policy (stride, frac, rr or io)");
+		  },
+		  false, false, "POLICY" },
+		{ "--quantum", nullptr, "quantum", K::Value, "10ms", "slice length, with a unit: us, ms or s",
+		  [](S &s, const V &v) { s.options.quantum = duration(v); }, false, false, "DURATION" },
+		{ "--share", nullptr, "vm.share", K::Value, nullptr,
+		  "CPU shares, one per guest in -g order, e.g. 70,30 (default: equal)",
+		  [](S &s, const V &v) {
+			  s.shares.clear();
+			  s.sharesWhere = v.where;
+			  for (const std::string &item : splitList(v.text("shares such as \"70,30\"")))
+				  s.shares.push_back(shareValue({ item, v.where }));
+		  },
+		  false, false, "LIST" },
+		{ "--name", nullptr, "vm.name", K::Value, nullptr,
+		  "VM names, one per guest in -g order, e.g. Neo,Morpheus (default: the image file names)",
+		  [](S &s, const V &v) {
+			  s.names = splitList(v.text("names such as \"Neo,Morpheus\""));
+			  s.namesWhere = v.where;
+		  },
+		  false, false, "LIST" },
+		{ "--duration", nullptr, "duration", K::Value, nullptr, "stop every VM after this long, e.g. 10s",
+		  [](S &s, const V &v) { s.options.duration = duration(v); }, false, false, "DURATION" },
+		{ "--stdin", nullptr, "stdin", K::Value, nullptr,
+		  "the VM (by name) that reads standard input (default: the first)",
+		  [](S &s, const V &v) {
+			  s.stdinVm = v.text("a VM name");
+			  s.stdinWhere = v.where;
+		  },
+		  false, false, "NAME" },
+		{ "--channel", nullptr, "channel", K::Repeated, nullptr,
+		  "a channel between two VMs: FROM:TO[,slots=N][,size=BYTES][,name=NAME] (VM names; repeatable; "
+		  "default 6 slots of 256 bytes)",
+		  [](S &s, const V &v) {
+			  s.channels.clear();
+			  for (const std::string &text : v.list("channels"))
+				  s.channels.push_back(parseChannel(v, text));
+		  },
+		  false, false, "SPEC" },
+		{ "--seed", nullptr, "seed", K::Value, nullptr,
+		  "seed for the guests' random hypercall, for reproducible runs (default: random)",
+		  [](S &s, const V &v) { s.options.seed = v.whole("a whole number"); }, false, false, "N" },
+		{ "--stats-json", nullptr, "stats_json", K::Value, nullptr, "write the run's report as JSON to this file",
+		  [](S &s, const V &v) { s.options.statsJsonPath = v.text("a file name"); }, false, false, "FILE" },
+		{ "--report", nullptr, "report", K::Flag, nullptr,
+		  "print the report table at exit (default: with several VMs, or when a signal or --duration ends the run)",
+		  [](S &s, const V &v) {
+			  s.report = v.flag();
+			  s.noReport = !v.flag();
+		  } },
+		{ "--no-report", nullptr, "report", K::Flag, nullptr, "never print the report table",
+		  [](S &s, const V &v) {
+			  s.report = v.flag();
+			  s.noReport = !v.flag();
+		  },
+		  true },
+		{ "--trace", nullptr, "trace", K::Value, nullptr,
+		  "write every slice (and with --trace-level exits, every exit) as a Chrome trace (JSON for Perfetto or "
+		  "chrome://tracing)",
+		  [](S &s, const V &v) { s.options.tracePath = v.text("a file name"); }, false, false, "FILE" },
+		{ "--trace-csv", nullptr, "trace_csv", K::Value, nullptr, "write the same trace as CSV",
+		  [](S &s, const V &v) { s.options.traceCsvPath = v.text("a file name"); }, false, false, "FILE" },
+		{ "--trace-level", nullptr, "trace_level", K::Value, "slices",
+		  "what the trace records: slices or exits (also every KVM_RUN and its exit)",
+		  [](S &s, const V &v) {
+			  s.options.traceLevel =
+				  member<trace::Level>(v, v.text("\"slices\" or \"exits\""), trace::parseLevel, "a trace level (slices or exits)");
+		  },
+		  false, false, "LEVEL" },
+		{ "--plot", nullptr, "plot", K::Value, nullptr,
+		  "draw the run as an SVG: timeline per VM and cumulative shares against targets",
+		  [](S &s, const V &v) { s.options.plotPath = v.text("a file name"); }, false, false, "FILE" },
+		{ "--explain", nullptr, "explain", K::Flag, nullptr,
+		  "print every KVM call of the setup and the first slices of the run loop, each with its reason (stderr)",
+		  [](S &s, const V &v) { s.options.explain = v.flag(); } },
+		{ "--no-status", nullptr, "status", K::Flag, nullptr,
+		  "no live status line (it is shown only when stderr is a terminal)",
+		  [](S &s, const V &v) { s.options.status = v.flag(); }, true },
+	};
+}
+
+// Levenshtein distance, for "did you mean".
+std::size_t editDistance(std::string_view a, std::string_view b)
+{
+	std::vector<std::size_t> row(b.size() + 1);
+	for (std::size_t j = 0; j <= b.size(); ++j)
+		row[j] = j;
+	for (std::size_t i = 1; i <= a.size(); ++i) {
+		std::size_t diagonal = row[0];
+		row[0] = i;
+		for (std::size_t j = 1; j <= b.size(); ++j) {
+			std::size_t above = row[j];
+			row[j] = std::min({ row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1) });
+			diagonal = above;
+		}
+	}
+	return row[b.size()];
+}
+
+CommandLine usageError(const std::string &message)
+{
+	CommandLine result;
+	result.exitCode = kExitUsage;
+	result.messageIsError = true;
+	result.message = fmt::format("quanta: {}\n", message);
+	return result;
+}
+
 } // namespace
+
+void OptionValue::fail(const std::string &why) const
+{
+	throw UsageError(fmt::format("{}: {}", where, why));
+}
+
+namespace {
+
+// What kind of value a file gave, in plain words.
+std::string describeType(const OptionValue &value)
+{
+	return std::visit(
+		[](const auto &v) -> std::string {
+			using T = std::decay_t<decltype(v)>;
+			if constexpr (std::is_same_v<T, bool>)
+				return fmt::format("true/false ({})", v);
+			else if constexpr (std::is_same_v<T, std::int64_t>)
+				return fmt::format("a number ({})", v);
+			else if constexpr (std::is_same_v<T, double>)
+				return fmt::format("a number with a fraction ({})", v);
+			else if constexpr (std::is_same_v<T, std::string>)
+				return fmt::format("text (\"{}\")", v);
+			else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+				return "a list";
+			else
+				return "a table or a date";
+		},
+		value.data);
+}
+
+[[noreturn]] void typeError(const OptionValue &value, const char *what)
+{
+	throw UsageError(fmt::format("{} must be {}, not {}", value.where, what, describeType(value)));
+}
+
+} // namespace
+
+bool OptionValue::flag() const
+{
+	if (auto b = std::get_if<bool>(&data))
+		return *b;
+	typeError(*this, "true or false");
+}
+
+std::string OptionValue::text(const char *what) const
+{
+	if (auto s = std::get_if<std::string>(&data))
+		return *s;
+	typeError(*this, what);
+}
+
+std::string OptionValue::textOrNumber(const char *what) const
+{
+	if (auto n = std::get_if<std::int64_t>(&data); n && *n >= 0)
+		return std::to_string(*n);
+	return text(what);
+}
+
+std::uint64_t OptionValue::whole(const char *what) const
+{
+	if (auto n = std::get_if<std::int64_t>(&data); n && *n >= 0)
+		return static_cast<std::uint64_t>(*n);
+	if (auto s = std::get_if<std::string>(&data)) {
+		if (auto n = parseUnsigned(*s))
+			return *n;
+		fail(fmt::format("'{}' is not a whole number", *s));
+	}
+	typeError(*this, what);
+}
+
+std::vector<std::string> OptionValue::list(const char *what) const
+{
+	if (auto items = std::get_if<std::vector<std::string>>(&data))
+		return *items;
+	return { text(what) };
+}
+
+std::uint64_t shareValue(const OptionValue &value)
+{
+	std::string text = value.textOrNumber("a whole number such as 70");
+	auto share = parseUnsigned(text);
+	if (!share || *share == 0 || *share > 1'000'000)
+		value.fail(fmt::format("'{}' is not a positive whole number (shares are weights like 70,30)", text));
+	return *share;
+}
+
+void Settings::forgetGuests()
+{
+	names.clear();
+	shares.clear();
+	channels.clear();
+	if (modesPerGuest) {
+		modes.clear();
+		modesPerGuest = false;
+	}
+}
+
+const std::vector<OptionDef> &optionTable()
+{
+	static const std::vector<OptionDef> table = makeTable();
+	return table;
+}
+
+Settings defaultSettings()
+{
+	Settings settings;
+	for (const OptionDef &def : optionTable())
+		if (def.defaultValue)
+			def.apply(settings, { std::string(def.defaultValue), def.longName });
+	return settings;
+}
+
+void applyKey(Settings &settings, const std::string &key, const OptionValue &value)
+{
+	// A key shared by a flag and its negation (report: --report and
+	// --no-report) goes to the flag; a negation alone (prefix: --no-prefix)
+	// takes the key's own meaning (prefix = false).
+	const OptionDef *match = nullptr;
+	for (const OptionDef &def : optionTable())
+		if (def.key && key == def.key && (!match || match->negated))
+			match = &def;
+	if (match)
+		return match->apply(settings, value);
+	throw UsageError(fmt::format("{}: unknown key '{}'", value.where, key));
+}
+
+std::optional<std::uint64_t> parseMemorySize(const std::string &text)
+{
+	return parseSizeWithUnit(text, 1ull << 20);
+}
+
+std::string closestOption(const std::string &given)
+{
+	std::string best;
+	std::size_t bestDistance = 3; // further than this is a different word
+	for (const OptionDef &def : optionTable()) {
+		std::size_t distance = editDistance(given, def.longName);
+		if (distance < bestDistance) {
+			bestDistance = distance;
+			best = def.longName;
+		}
+	}
+	for (const char *builtin : { "--help", "--version" })
+		if (editDistance(given, builtin) < bestDistance) {
+			bestDistance = editDistance(given, builtin);
+			best = builtin;
+		}
+	return best;
+}
+
+Options resolve(const Settings &settings, std::vector<std::string> *warnings)
+{
+	Options options = settings.options;
+	const std::size_t guests = settings.images.size();
+	options.report = settings.noReport ? Options::ReportMode::Never
+			 : settings.report ? Options::ReportMode::Always
+					   : Options::ReportMode::Auto;
+	if (settings.shares.empty())
+		options.shares.assign(guests, 1);
+	else if (settings.shares.size() != guests)
+		throw UsageError(fmt::format("{}: {} for {}", settings.sharesWhere,
+					     plural(settings.shares.size(), "value"), plural(guests, "guest")));
+	else
+		options.shares = settings.shares;
+	if (warnings && options.quantum < kShortestHonouredQuantum)
+		warnings->push_back(fmt::format(
+			"quanta: warning: a quantum of {}us is shorter than this host can honour (about 100us: the timer "
+			"signal and KVM entry take tens of microseconds); slices will overrun it",
+			options.quantum / 1000.0));
+
+	std::vector<std::string> vmNames = defaultNames(settings.images);
+	if (!settings.names.empty()) {
+		vmNames = settings.names;
+		if (vmNames.size() != guests)
+			throw UsageError(fmt::format("{}: {} for {}", settings.namesWhere,
+						     plural(vmNames.size(), "name"), plural(guests, "guest")));
+		for (const auto &name : vmNames)
+			if (name.empty())
+				throw UsageError(fmt::format("{}: empty VM name", settings.namesWhere));
+		if (std::set<std::string>(vmNames.begin(), vmNames.end()).size() != vmNames.size())
+			throw UsageError(fmt::format("{}: VM names must be unique", settings.namesWhere));
+	}
+	auto vmIndex = [&](const std::string &name, const std::string &where) {
+		auto it = std::find(vmNames.begin(), vmNames.end(), name);
+		if (it == vmNames.end())
+			throw UsageError(fmt::format("{}: no VM named '{}'", where, name));
+		return static_cast<std::size_t>(it - vmNames.begin());
+	};
+	if (settings.stdinVm)
+		options.stdinVm = vmIndex(*settings.stdinVm, settings.stdinWhere);
+	for (const ChannelSetting &given : settings.channels) {
+		ChannelSpec spec;
+		spec.producer = vmIndex(given.from, given.where);
+		spec.consumer = vmIndex(given.to, given.where);
+		if (spec.producer == spec.consumer)
+			throw UsageError(fmt::format("{}: a channel joins two different VMs", given.where));
+		spec.name = given.name.value_or(fmt::format("ch{}", options.channels.size()));
+		spec.slots = given.slots.value_or(spec.slots);
+		spec.maxSize = given.maxSize.value_or(spec.maxSize);
+		options.channels.push_back(std::move(spec));
+	}
+	const std::vector<CpuMode> &modes = settings.modes;
+	if (modes.size() > 1 && modes.size() != guests)
+		throw UsageError(fmt::format("{}: {} for {} (give one, or one per guest)", settings.modesWhere,
+					     plural(modes.size(), "mode"), plural(guests, "guest")));
+
+	for (std::size_t i = 0; i < guests; ++i) {
+		GuestConfig guest;
+		guest.name = vmNames[i];
+		guest.imagePath = settings.images[i];
+		guest.memoryBytes = settings.memoryBytes;
+		guest.pageSize = settings.pageSize;
+		if (!modes.empty())
+			guest.mode = modes.size() == 1 ? modes[0] : modes[i];
+		guest.flatLoad = settings.flatLoad;
+		guest.flatEntry = settings.flatEntry;
+		guest.csBase = settings.csBase;
+		checkMemorySize(guest.memoryBytes, guest.mode, guest.pageSize);
+		options.guests.push_back(std::move(guest));
+	}
+	return options;
+}
 
 CommandLine parseCommandLine(const std::vector<std::string> &args)
 {
+	return parseCommandLine(args, defaultSettings());
+}
+
+CommandLine parseCommandLine(const std::vector<std::string> &args, Settings settings)
+{
+	// A misspelt long option: name the closest one (CLI11 only says it was
+	// not expected).
+	for (std::size_t i = 1; i < args.size() && args[i] != "--"; ++i) {
+		const std::string &token = args[i];
+		if (token.size() < 3 || token.rfind("--", 0) != 0)
+			continue;
+		std::string name = token.substr(0, token.find('='));
+		bool known = name == "--help" || name == "--version" ||
+			     std::any_of(optionTable().begin(), optionTable().end(),
+					 [&](const OptionDef &def) { return name == def.longName; });
+		if (known)
+			continue;
+		std::string suggestion = closestOption(name);
+		return usageError(suggestion.empty() ? fmt::format("unknown option {} (see --help)", name)
+						     : fmt::format("unknown option {}; did you mean {}?", name, suggestion));
+	}
+
 	CLI::App app{ kDescription, "quanta" };
 	app.footer(kFooter);
 	app.set_version_flag("-V,--version", "quanta 0.1.0");
-
-	unsigned memoryMiB = 2;
-	unsigned pageKind = 4;
-	std::vector<std::string> images;
-	std::vector<std::string> files;
-	std::string mode;
-	std::string load = "0";
-	std::string entry;
-	std::string csBase;
-	std::string unknownPorts = "fault";
-	bool noPrefix = false;
-	bool kvmCheck = false;
-	std::string policy = "stride";
-	std::string quantum = "10ms";
-	std::string shares;
-	std::string names;
-	std::string duration;
-	std::string stdinVm;
-	std::string statsJson;
-	std::string seed;
-	std::string filesDir = ".";
-	std::string fileMaxSize = "64M";
-	std::vector<std::string> channels;
-	bool report = false;
-	bool noReport = false;
-	std::string tracePath;
-	std::string traceCsv;
-	std::string traceLevel = "slices";
-	std::string plotPath;
-	bool explain = false;
-	bool noStatus = false;
-
-	app.add_option("-m,--memory", memoryMiB, "guest memory in MiB: 2, 4 or 8")
-		->check(CLI::IsMember({ 2u, 4u, 8u }))
-		->default_val(2);
-	app.add_option("-p,--page", pageKind, "page size: 4 (4 KiB) or 2 (2 MiB)")
-		->check(CLI::IsMember({ 2u, 4u }))
-		->default_val(4);
-	app.add_option("-g,--guest", images, "guest images (ELF32, ELF64 or flat binary), one VM each")
-		->expected(1, -1);
-	app.add_option("-f,--file", files, "files shared with every guest")->expected(1, -1);
-	app.add_option("--files-dir", filesDir, "where guests' new local files (NAME.local<ID>) are created (default .)");
-	app.add_option("--file-max-size", fileMaxSize, "largest size a guest may grow a file to: bytes, or with K, M, G (default 64M)");
-	app.add_option("--mode", mode,
-		       "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected); "
-		       "or one per guest, e.g. real,long");
-	app.add_option("--load", load, "load address of flat images (default 0)");
-	app.add_option("--entry", entry, "entry point of flat images (default: the load address)");
-	app.add_option("--cs-base", csBase, "real mode: code segment base (default: the load address)");
-	app.add_option("--unknown-ports", unknownPorts,
-		       "what an access to an unknown port does: fault (stop the VM) or ignore (count it, IN reads all ones)")
-		->check(CLI::IsMember({ "fault", "ignore" }));
-	app.add_flag("--kvm-check", kvmCheck,
-		     "boot a tiny guest in every CPU mode and page size, report which work, and exit");
-	app.add_flag("--no-prefix", noPrefix, "with several VMs, do not prefix output lines with the VM name");
-	app.add_option("--policy", policy, "scheduling policy: stride (default), frac, rr or io")
-		->check(CLI::IsMember({ "stride", "frac", "rr", "io" }));
-	app.add_option("--quantum", quantum, "slice length, with a unit: us, ms or s (default 10ms)");
-	app.add_option("--share", shares, "CPU shares, one per guest in -g order, e.g. 70,30 (default: equal)");
-	app.add_option("--name", names, "VM names, one per guest in -g order, e.g. Neo,Morpheus");
-	app.add_option("--duration", duration, "stop every VM after this long, e.g. 10s");
-	app.add_option("--stdin", stdinVm, "the VM (by name) that reads standard input (default: the first)");
-	app.add_option("--channel", channels,
-		       "a channel between two VMs: FROM:TO[,slots=N][,size=BYTES][,name=NAME] (VM names; repeatable; default 6 slots of 256 bytes)")
-		->take_last()
-		->expected(1)
-		->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-	app.add_option("--seed", seed, "seed for the guests' random hypercall, for reproducible runs (default: random)");
-	app.add_option("--stats-json", statsJson, "write the run's report as JSON to this file");
-	app.add_flag("--report", report, "print the report table at exit (default: with several VMs, or when a signal or --duration ends the run)");
-	app.add_flag("--no-report", noReport, "never print the report table");
-	app.add_option("--trace", tracePath, "write every slice (and with --trace-level exits, every exit) as a Chrome trace (JSON for Perfetto or chrome://tracing)");
-	app.add_option("--trace-csv", traceCsv, "write the same trace as CSV");
-	app.add_option("--trace-level", traceLevel, "what the trace records: slices (default) or exits (also every KVM_RUN and its exit)")
-		->check(CLI::IsMember({ "slices", "exits" }));
-	app.add_option("--plot", plotPath, "draw the run as an SVG: timeline per VM and cumulative shares against targets");
-	app.add_flag("--explain", explain, "print every KVM call of the setup and the first slices of the run loop, each with its reason (stderr)");
-	app.add_flag("--no-status", noStatus, "no live status line (it is shown only when stderr is a terminal)");
+	std::vector<CLI::Option *> given;
+	for (const OptionDef &def : optionTable()) {
+		std::string names = def.shortName ? fmt::format("{},{}", def.shortName, def.longName) : def.longName;
+		std::string help = def.help;
+		if (def.defaultValue)
+			help += fmt::format(" (default {})", def.defaultValue);
+		CLI::Option *option = nullptr;
+		if (def.kind == OptionKind::Flag) {
+			option = app.add_flag(names)->description(help);
+		} else {
+			option = app.add_option(names)->description(help);
+			option->type_name(def.typeName ? def.typeName : "TEXT");
+			if (def.kind == OptionKind::Value)
+				option->expected(1);
+			else if (def.kind == OptionKind::Values)
+				option->expected(1, -1)->allow_extra_args()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+			else
+				option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+		}
+		given.push_back(option);
+	}
 
 	std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
-	CommandLine result;
 	try {
 		app.parse(reversed);
 	} catch (const CLI::CallForHelp &) {
+		CommandLine result;
 		result.message = app.help();
 		return result;
 	} catch (const CLI::CallForVersion &e) {
+		CommandLine result;
 		result.message = std::string(e.what()) + "\n";
 		return result;
 	} catch (const CLI::ParseError &e) {
-		result.exitCode = kExitUsage;
-		result.messageIsError = true;
-		result.message = fmt::format("quanta: {} (see --help)\n", e.what());
-		return result;
-	}
-
-	if (images.empty() && !kvmCheck) {
-		result.exitCode = kExitUsage;
-		result.messageIsError = true;
-		result.message = "quanta: --guest is required (see --help)\n";
-		return result;
+		return usageError(fmt::format("{} (see --help)", e.what()));
 	}
 
 	try {
-		Options options;
-		options.kvmCheck = kvmCheck;
-		options.unknownPorts = unknownPorts == "ignore" ? UnknownPortPolicy::Ignore
-								: UnknownPortPolicy::Fault;
-		options.prefixOutput = !noPrefix;
-		options.sharedFiles = files;
-		options.filesDir = filesDir;
-		options.fileMaxSize = parseSize("--file-max-size", fileMaxSize);
-		options.policy = *sched::parsePolicy(policy);
-		options.quantum = parseDurationOption("--quantum", quantum);
-		if (!duration.empty())
-			options.duration = parseDurationOption("--duration", duration);
-		options.shares = shares.empty() ? std::vector<std::uint64_t>(images.size(), 1)
-						: parseShares(shares, images.size());
-		options.report = noReport ? Options::ReportMode::Never
-				 : report ? Options::ReportMode::Always
-					  : Options::ReportMode::Auto;
-		options.statsJsonPath = statsJson;
-		options.tracePath = tracePath;
-		options.traceCsvPath = traceCsv;
-		options.traceLevel = *trace::parseLevel(traceLevel);
-		options.plotPath = plotPath;
-		options.explain = explain;
-		options.status = !noStatus;
-		if (!seed.empty()) {
-			options.seed = parseUnsigned(seed);
-			if (!options.seed)
-				throw UsageError(fmt::format("--seed: '{}' is not a whole number", seed));
+		if (given[static_cast<std::size_t>(&findOption("--guest") - optionTable().data())]->count())
+			settings.forgetGuests();
+		for (std::size_t i = 0; i < optionTable().size(); ++i) {
+			const OptionDef &def = optionTable()[i];
+			CLI::Option *option = given[i];
+			if (!option->count())
+				continue;
+			OptionValue value{ true, def.longName };
+			if (def.kind == OptionKind::Flag)
+				value.data = !def.negated;
+			else if (def.kind == OptionKind::Value)
+				value.data = option->results().back();
+			else
+				value.data = option->results();
+			def.apply(settings, value);
 		}
-
-		std::vector<std::string> vmNames = defaultNames(images);
-		if (!names.empty()) {
-			vmNames = splitList(names);
-			if (vmNames.size() != images.size())
-				throw UsageError(fmt::format("--name: {} name{} for {} guest{}", vmNames.size(),
-							     vmNames.size() == 1 ? "" : "s", images.size(),
-							     images.size() == 1 ? "" : "s"));
-			std::set<std::string> unique(vmNames.begin(), vmNames.end());
-			for (const auto &name : vmNames)
-				if (name.empty())
-					throw UsageError("--name: empty VM name");
-			if (unique.size() != vmNames.size())
-				throw UsageError("--name: VM names must be unique");
-		}
-		if (!stdinVm.empty()) {
-			auto it = std::find(vmNames.begin(), vmNames.end(), stdinVm);
-			if (it == vmNames.end())
-				throw UsageError(fmt::format("--stdin: no VM named '{}'", stdinVm));
-			options.stdinVm = static_cast<std::size_t>(it - vmNames.begin());
-		}
-		for (const std::string &text : channels)
-			options.channels.push_back(parseChannel(text, vmNames, options.channels.size()));
-		std::vector<CpuMode> modes = parseModes(mode, images.size());
-		for (std::size_t i = 0; i < images.size(); ++i) {
-			GuestConfig guest;
-			guest.name = vmNames[i];
-			guest.imagePath = images[i];
-			guest.memoryBytes = std::uint64_t{ memoryMiB } << 20;
-			guest.pageSize = pageKind == 2 ? PageSize::Size2M : PageSize::Size4K;
-			if (!modes.empty())
-				guest.mode = modes.size() == 1 ? modes[0] : modes[i];
-			guest.flatLoad = parseAddress("--load", load);
-			if (!entry.empty())
-				guest.flatEntry = parseAddress("--entry", entry);
-			if (!csBase.empty())
-				guest.csBase = parseAddress("--cs-base", csBase);
-			options.guests.push_back(std::move(guest));
-		}
-		result.options = std::move(options);
+		if (settings.images.empty() && !settings.options.kvmCheck)
+			return usageError("--guest is required (see --help)");
+		CommandLine result;
+		result.options = resolve(settings, &result.warnings);
+		return result;
 	} catch (const UsageError &e) {
-		result.exitCode = kExitUsage;
-		result.messageIsError = true;
-		result.message = fmt::format("quanta: {}\n", e.what());
+		return usageError(e.what());
 	}
-	return result;
+}
+
+const OptionDef &findOption(const std::string &longName)
+{
+	for (const OptionDef &def : optionTable())
+		if (longName == def.longName)
+			return def;
+	throw std::logic_error("no option " + longName);
 }
 
 } // namespace quanta

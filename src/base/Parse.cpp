@@ -24,6 +24,14 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view text)
 
 std::optional<std::int64_t> parseDuration(std::string_view text)
 {
+	auto nanos = parseDurationValue(text);
+	if (!nanos || *nanos < 1 || *nanos > 1e18)
+		return std::nullopt;
+	return static_cast<std::int64_t>(std::llround(*nanos));
+}
+
+std::optional<double> parseDurationValue(std::string_view text)
+{
 	struct Unit {
 		std::string_view suffix;
 		double nanos;
@@ -39,9 +47,9 @@ std::optional<std::int64_t> parseDuration(std::string_view text)
 		if (ec != std::errc() || end != number.data() + number.size())
 			return std::nullopt;
 		double nanos = value * unit.nanos;
-		if (!std::isfinite(nanos) || nanos < 1 || nanos > 1e18)
+		if (!std::isfinite(nanos))
 			return std::nullopt;
-		return static_cast<std::int64_t>(std::llround(nanos));
+		return nanos;
 	}
 	return std::nullopt;
 }

@@ -14,4 +14,8 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view text);
 // Returns nanoseconds; nullopt if malformed, no unit, or not positive.
 std::optional<std::int64_t> parseDuration(std::string_view text);
 
+// The same, but any finite value (zero, negative, huge) is returned, so a
+// caller can say what is wrong with it; nullopt only if malformed.
+std::optional<double> parseDurationValue(std::string_view text);
+
 } // namespace quanta

@@ -1,5 +1,6 @@
 #include "boot/Boot.h"
 
+#include <algorithm>
 #include <array>
 #include <fmt/format.h>
 
@@ -111,6 +112,73 @@ std::uint64_t imageLimitFor(CpuMode mode, std::uint64_t csBase, const MemoryLayo
 	if (mode != CpuMode::Real)
 		return layout.imageLimit();
 	return std::min(csBase + 0x10000 - kRealModeMinStack, layout.imageLimit());
+}
+
+std::uint64_t memoryLimit(CpuMode mode, PageSize pageSize)
+{
+	constexpr std::uint64_t k4G = 4ull << 30;
+	switch (mode) {
+	case CpuMode::Real:
+	case CpuMode::Protected:
+		return k4G;
+	case CpuMode::Paged:
+		return std::min(k4G, identityMapLimit(pageSize == PageSize::Size2M ? PagingKind::Pae : PagingKind::Legacy32,
+						      pageSize, QUANTA_RESERVED_PAGING_SIZE));
+	case CpuMode::Long:
+		return identityMapLimit(PagingKind::Long4Level, pageSize, QUANTA_RESERVED_PAGING_SIZE);
+	}
+	return 0;
+}
+
+std::uint64_t memoryLimit(PageSize pageSize)
+{
+	std::uint64_t most = 0;
+	for (CpuMode mode : { CpuMode::Real, CpuMode::Protected, CpuMode::Paged, CpuMode::Long })
+		most = std::max(most, memoryLimit(mode, pageSize));
+	return most;
+}
+
+namespace {
+
+std::string sizeText(std::uint64_t bytes)
+{
+	if (bytes % (1ull << 30) == 0)
+		return fmt::format("{} GiB", bytes >> 30);
+	if (bytes % (1ull << 20) == 0)
+		return fmt::format("{} MiB", bytes >> 20);
+	return fmt::format("{} KiB", bytes >> 10);
+}
+
+} // namespace
+
+void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize)
+{
+	const bool large = pageSize == PageSize::Size2M;
+	const std::uint64_t page = large ? 2ull << 20 : 4096;
+	if (bytes < kMinMemoryBytes)
+		throw UsageError(fmt::format("-m {}: guest memory must be at least {}", sizeText(bytes),
+					     sizeText(kMinMemoryBytes)));
+	if (bytes % page)
+		throw UsageError(fmt::format("-m {}: not a whole number of {} pages{}", sizeText(bytes),
+					     large ? "2 MiB" : "4 KiB", large ? " (-p 2)" : ""));
+	if (!mode) {
+		if (bytes > memoryLimit(pageSize))
+			throw UsageError(fmt::format("-m {}: more than any mode can map with {} pages (at most {})",
+						     sizeText(bytes), large ? "2 MiB" : "4 KiB",
+						     sizeText(memoryLimit(pageSize))));
+		return;
+	}
+	std::uint64_t limit = memoryLimit(*mode, pageSize);
+	if (bytes <= limit)
+		return;
+	std::string why = *mode == CpuMode::Real || *mode == CpuMode::Protected
+				  ? "a 32-bit guest addresses at most 4 GiB"
+				  : fmt::format("its page tables fit in {} KiB", QUANTA_RESERVED_PAGING_SIZE / 1024);
+	std::string lift;
+	if (!large && memoryLimit(*mode, PageSize::Size2M) > limit)
+		lift = fmt::format("; -p 2 (2 MiB pages) maps up to {}", sizeText(memoryLimit(*mode, PageSize::Size2M)));
+	throw UsageError(fmt::format("-m {}: {} mode with {} pages maps at most {} ({}){}", sizeText(bytes),
+				     cpuModeName(*mode), large ? "2 MiB" : "4 KiB", sizeText(limit), why, lift));
 }
 
 void checkRealModeEntry(std::uint64_t csBase, std::uint64_t entry)

@@ -47,6 +47,18 @@ std::uint64_t imageLimitFor(CpuMode mode, std::uint64_t csBase, const MemoryLayo
 // segment); throws UsageError.
 void checkRealModeEntry(std::uint64_t csBase, std::uint64_t entry);
 
+// Guest memory sizes. Any size that is a whole number of pages (4 KiB, or
+// 2 MiB with 2 MiB pages) from kMinMemoryBytes up to what the mode can
+// map: the page tables live in the reserved area at the top of memory, and
+// 32-bit modes address at most 4 GiB.
+inline constexpr std::uint64_t kMinMemoryBytes = 1 << 20;
+std::uint64_t memoryLimit(CpuMode mode, PageSize pageSize);
+// The largest size any mode accepts with this page size.
+std::uint64_t memoryLimit(PageSize pageSize);
+// Throws UsageError naming the limit and what would lift it. Without a
+// mode, only what holds for every mode is checked.
+void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize);
+
 struct BootState {
 	kvm_sregs sregs;
 	kvm_regs regs;

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::uint64_t kPage = 0x1000;
 constexpr std::uint64_t k2M = 0x200000;
+constexpr std::uint64_t k1G = 0x40000000;
 constexpr std::uint64_t kTableFlags = pte::kPresent | pte::kWritable | pte::kUser;
 
 // Hands out zeroed, page-aligned table pages from the reserved area.
@@ -56,20 +57,26 @@ std::uint64_t pageCount(std::uint64_t bytes, std::uint64_t pageBytes)
 PagingResult buildLong(GuestMemory &memory, TableAllocator &alloc, PageSize pageSize,
 		       std::uint64_t mapped, GuestPhysAddr area)
 {
-	// One PML4 and one PDPT cover 512 GiB / 1 GiB; guests have at most 8 MiB,
-	// so a single PD suffices, checked here rather than assumed.
-	if (mapped > 512 * k2M)
-		throw UsageError("long-mode identity map limited to 1 GiB");
+	// One PML4 and one PDPT cover 512 GiB; a PD covers 1 GiB with 2 MiB
+	// pages. With 4 KiB pages the page tables run out long before 1 GiB.
 	std::uint64_t pml4 = alloc.allocate();
 	std::uint64_t pdpt = alloc.allocate();
-	std::uint64_t pd = alloc.allocate();
 	setEntry<std::uint64_t>(memory, pml4, 0, pdpt | kTableFlags);
-	setEntry<std::uint64_t>(memory, pdpt, 0, pd | kTableFlags);
 
 	if (pageSize == PageSize::Size2M) {
-		for (std::uint64_t i = 0; i < pageCount(mapped, k2M); ++i)
-			setEntry<std::uint64_t>(memory, pd, i, (i * k2M) | kTableFlags | pte::kLarge);
+		std::uint64_t pd = 0;
+		for (std::uint64_t i = 0; i < pageCount(mapped, k2M); ++i) {
+			if (i % 512 == 0) {
+				pd = alloc.allocate();
+				setEntry<std::uint64_t>(memory, pdpt, i / 512, pd | kTableFlags);
+			}
+			setEntry<std::uint64_t>(memory, pd, i % 512, (i * k2M) | kTableFlags | pte::kLarge);
+		}
 	} else {
+		if (mapped > k1G)
+			throw UsageError("long-mode identity map with 4 KiB pages limited to 1 GiB");
+		std::uint64_t pd = alloc.allocate();
+		setEntry<std::uint64_t>(memory, pdpt, 0, pd | kTableFlags);
 		std::uint64_t pages = pageCount(mapped, kPage);
 		for (std::uint64_t t = 0; t < pageCount(pages, 512); ++t) {
 			std::uint64_t pt = alloc.allocate();
@@ -99,18 +106,41 @@ PagingResult buildLegacy32(GuestMemory &memory, TableAllocator &alloc, std::uint
 PagingResult buildPae(GuestMemory &memory, TableAllocator &alloc, std::uint64_t mapped,
 		      GuestPhysAddr area)
 {
-	// PAE PDPTEs take only the present bit (R/W and U/S are reserved there).
+	// PAE PDPTEs take only the present bit (R/W and U/S are reserved there);
+	// four of them, a PD each, cover the 4 GiB a 32-bit guest can address.
+	if (mapped > 4 * k1G)
+		throw UsageError("PAE identity map limited to 4 GiB");
 	std::uint64_t pdpt = alloc.allocate();
-	std::uint64_t pd = alloc.allocate();
-	if (mapped > 512 * k2M)
-		throw UsageError("PAE identity map limited to 1 GiB");
-	setEntry<std::uint64_t>(memory, pdpt, 0, pd | pte::kPresent);
-	for (std::uint64_t i = 0; i < pageCount(mapped, k2M); ++i)
-		setEntry<std::uint64_t>(memory, pd, i, (i * k2M) | kTableFlags | pte::kLarge);
+	std::uint64_t pd = 0;
+	for (std::uint64_t i = 0; i < pageCount(mapped, k2M); ++i) {
+		if (i % 512 == 0) {
+			pd = alloc.allocate();
+			setEntry<std::uint64_t>(memory, pdpt, i / 512, pd | pte::kPresent);
+		}
+		setEntry<std::uint64_t>(memory, pd, i % 512, (i * k2M) | kTableFlags | pte::kLarge);
+	}
 	return { pdpt, alloc.used(area) };
 }
 
 } // namespace
+
+std::uint64_t identityMapLimit(PagingKind kind, PageSize pageSize, std::uint64_t areaBytes)
+{
+	std::uint64_t pages = areaBytes / kPage;
+	auto spare = [&](std::uint64_t fixed) { return pages > fixed ? pages - fixed : 0; };
+	switch (kind) {
+	case PagingKind::Long4Level:
+		// PML4 + PDPT (+ one PD for 4 KiB pages), then PTs or PDs.
+		if (pageSize == PageSize::Size4K)
+			return std::min(spare(3) * 512 * kPage, k1G);
+		return spare(2) * k1G;
+	case PagingKind::Legacy32:
+		return pageSize == PageSize::Size4K ? std::min(spare(1) * 1024 * kPage, 4 * k1G) : 0;
+	case PagingKind::Pae:
+		return pageSize == PageSize::Size2M ? std::min(spare(1), std::uint64_t{ 4 }) * k1G : 0;
+	}
+	return 0;
+}
 
 PagingResult buildIdentityPaging(GuestMemory &memory, PagingKind kind, PageSize pageSize,
 				 std::uint64_t mappedBytes, GuestPhysAddr area,

@@ -29,6 +29,11 @@ inline constexpr std::uint64_t kUser = 1u << 2;
 inline constexpr std::uint64_t kLarge = 1u << 7; // PS: 2 MiB / 4 MiB page
 } // namespace pte
 
+// The most memory an identity map of this kind can cover with its tables in
+// areaBytes (tables are whole pages). 4 KiB pages need a page table per
+// 2 MiB (4 MiB in 32-bit paging); 2 MiB pages a directory per GiB.
+std::uint64_t identityMapLimit(PagingKind kind, PageSize pageSize, std::uint64_t areaBytes);
+
 // Maps [0, mappedBytes) 1:1 with pages of the given size, writing tables
 // into [area, area + areaBytes). Throws UsageError if it does not fit or the
 // combination is impossible (Legacy32 has no 2 MiB pages, Pae no 4 KiB here).

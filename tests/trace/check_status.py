@@ -44,7 +44,7 @@ def main():
     parser.add_argument("--duration", default="2s")
     args = parser.parse_args()
     cmd = [args.quanta, "--mode", "real", "-g", os.path.join(args.guests, "neo-spin16.bin"),
-           os.path.join(args.guests, "morpheus-spin16.bin"), "--share", "70,30",
+           os.path.join(args.guests, "morpheus-spin16.bin"), "--name", "Neo,Morpheus", "--share", "70,30",
            "--duration", args.duration]
     failures = []
 

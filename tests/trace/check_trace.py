@@ -33,7 +33,7 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     out = lambda name: os.path.join(args.workdir, name)
     cmd = [args.quanta, "--mode", "real",
-           "-g", os.path.join(args.guests, "neo16.bin"), os.path.join(args.guests, "morpheus16.bin"),
+           "-g", os.path.join(args.guests, "neo16.bin"), os.path.join(args.guests, "morpheus16.bin"), "--name", "Neo,Morpheus",
            "--share", "70,30", "--duration", args.duration, "--trace-level", "exits",
            "--trace", out("trace.json"), "--trace-csv", out("trace.csv"), "--plot", out("plot.svg"),
            "--stats-json", out("stats.json")]

@@ -67,7 +67,8 @@ TEST_CASE("flat image placement options")
 TEST_CASE("bad values give one line and exit status 2")
 {
 	for (auto args : std::vector<std::vector<std::string>>{
-		     { "-m", "3", "-g", "a" },
+		     { "-m", "3X", "-g", "a" },
+		     { "-m", "3", "-p", "2", "-g", "a" },
 		     { "-p", "1", "-g", "a" },
 		     { "-m", "4" },
 		     { "-g" },

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -229,7 +230,8 @@ mode = "long"
 	CHECK(cli.options->guests[0].mode == CpuMode::Real);
 	CHECK(cli.options->guests[1].mode == CpuMode::Long);
 	CHECK(cli.options->guests[1].imagePath == (scratch.dir / "experiments/sub/count64.elf").string());
-	CHECK(cli.options->guests[0].name == "Neo"); // two guests: the classic names
+	CHECK(cli.options->guests[0].name == "hello16"); // named after the images
+	CHECK(cli.options->guests[1].name == "count64");
 	CHECK(cli.options->policy == sched::Policy::Stride);
 
 	CHECK(describe(*cli.options) ==
@@ -263,12 +265,12 @@ TEST_CASE("mistakes in an experiment file: one line, exit 2, with the line numbe
 	fails("[[vm]]\nimage = \"a\"\nshares = 70\n", "unknown key 'vm.shares'");
 	fails("[[vm]]\nname = \"a\"\n", "[[vm]] without an image");
 	fails("policy = \"frac\"\n", "no [[vm]]");
-	fails("memory = \"4\"\n[[vm]]\nimage = \"a\"\n", "'memory' must be a whole number");
+	fails("page = true\n[[vm]]\nimage = \"a\"\n", "bad.toml:1: page must be 2 or 4, not true/false (true)");
 	fails("[[vm]]\nimage = \"a\"\nshare = 70\n[[vm]]\nimage = \"b\"\n", "give every [[vm]] a share or none");
 	fails("[[vm]]\nimage = \"a\"\nmode = \"real\"\n[[vm]]\nimage = \"b\"\n", "without a mode");
 	fails("[[vm]\nimage = \"a\"\n", "bad.toml:1:");
 	fails("[[vm]]\nimage = \"a\"\n[[channel]]\nfrom = \"Neo\"\n", "needs from and to");
-	fails("[[vm]]\nimage = \"a\"\n[[vm]]\nimage = \"b\"\n[[channel]]\nfrom = \"Neo\"\nto = \"Trinity\"\n",
+	fails("[[vm]]\nimage = \"a\"\n[[vm]]\nimage = \"b\"\n[[channel]]\nfrom = \"a\"\nto = \"Trinity\"\n",
 	      "no VM named 'Trinity'");
 
 	CommandLine missing = runFile((scratch.dir / "nope.toml").string());
@@ -291,4 +293,106 @@ TEST_CASE("the shipped experiments parse")
 		CHECK(cli.options->guests.size() == 2);
 		CHECK(cli.options->duration);
 	}
+}
+
+// Each option is defined once (optionTable); this keeps --help, the README's
+// option table and the experiment reader from drifting apart.
+TEST_CASE("every option in --help is in the README table and in experiment files")
+{
+	std::string help = commandLine({ "--help" }).message;
+	std::ifstream readmeFile(std::string(QUANTA_SOURCE_ROOT) + "/README.md");
+	std::string readmeRows;
+	for (std::string line; std::getline(readmeFile, line);)
+		if (line.rfind("| `-", 0) == 0)
+			readmeRows += line + "\n";
+	REQUIRE_FALSE(readmeRows.empty());
+
+	// A value for each option that is not its default, as a flag and as a
+	// file key. An option missing here fails the test: add one.
+	struct Sample {
+		std::vector<std::string> flags;
+		std::string toml;
+	};
+	Scratch scratch;
+	std::string image = (scratch.dir / "experiments/a.img").string();
+	std::string imageB = (scratch.dir / "experiments/b.img").string();
+	const std::map<std::string, Sample> samples = {
+		{ "--memory", { { "-m", "64M" }, "memory = \"64M\"" } },
+		{ "--page", { { "-p", "2" }, "page = 2" } },
+		{ "--file", { { "-f", (scratch.dir / "experiments/x.txt").string() }, "files = [\"x.txt\"]" } },
+		{ "--files-dir", { { "--files-dir", "out" }, "files_dir = \"out\"" } },
+		{ "--file-max-size", { { "--file-max-size", "1M" }, "file_max_size = \"1M\"" } },
+		{ "--mode", { { "--mode", "real" }, "mode = \"real\"" } },
+		{ "--load", { { "--load", "0x7c00" }, "load = \"0x7c00\"" } },
+		{ "--entry", { { "--entry", "16" }, "entry = 16" } },
+		{ "--cs-base", { { "--cs-base", "0x1000" }, "cs_base = \"0x1000\"" } },
+		{ "--unknown-ports", { { "--unknown-ports", "ignore" }, "unknown_ports = \"ignore\"" } },
+		{ "--no-prefix", { { "--no-prefix" }, "prefix = false" } },
+		{ "--policy", { { "--policy", "rr" }, "policy = \"rr\"" } },
+		{ "--quantum", { { "--quantum", "2ms" }, "quantum = \"2ms\"" } },
+		{ "--duration", { { "--duration", "1s" }, "duration = \"1s\"" } },
+		{ "--stdin", { { "--stdin", "b" }, "stdin = \"b\"" } },
+		{ "--seed", { { "--seed", "7" }, "seed = 7" } },
+		{ "--stats-json", { { "--stats-json", "s.json" }, "stats_json = \"s.json\"" } },
+		{ "--report", { { "--report" }, "report = true" } },
+		{ "--no-report", { { "--no-report" }, "report = false" } },
+		{ "--trace", { { "--trace", "t.json" }, "trace = \"t.json\"" } },
+		{ "--trace-csv", { { "--trace-csv", "t.csv" }, "trace_csv = \"t.csv\"" } },
+		{ "--trace-level", { { "--trace-level", "exits" }, "trace_level = \"exits\"" } },
+		{ "--plot", { { "--plot", "p.svg" }, "plot = \"p.svg\"" } },
+		{ "--explain", { { "--explain" }, "explain = true" } },
+		{ "--no-status", { { "--no-status" }, "status = false" } },
+	};
+	const std::string defaults = describe(*commandLine({ "-g", image, imageB }).options);
+
+	std::size_t seen = 0;
+	for (std::size_t at = help.find("\n  -"); at != std::string::npos; at = help.find("\n  -", at + 1)) {
+		std::size_t dashes = help.find("--", at);
+		std::string name = help.substr(dashes, help.find_first_of(" \n", dashes) - dashes);
+		if (name == "--help" || name == "--version")
+			continue;
+		CAPTURE(name);
+		++seen;
+		const OptionDef &def = findOption(name);
+		// The row names the option as `--name ...` or `-x, --name ...`.
+		std::size_t row = std::string::npos;
+		for (const char *before : { "`", ", " })
+			for (const char *after : { " ", "`", "," })
+				row = std::min(row, readmeRows.find(before + name + after));
+		if (row != std::string::npos)
+			row = readmeRows.rfind('\n', row) + 1;
+		CHECK_MESSAGE(row != std::string::npos, "no row for the option in README.md's option table");
+		if (row == std::string::npos)
+			continue;
+		std::string readmeRow = readmeRows.substr(row, readmeRows.find('\n', row) - row);
+		if (!def.key) {
+			CHECK(readmeRow.find("command line only") != std::string::npos);
+			continue;
+		}
+		std::string key = def.key;
+		std::string shownKey = key.rfind("vm.", 0) == 0 ? "[[vm]] " + key.substr(3)
+				       : key == "channel"       ? "[[channel]]"
+								: key;
+		CHECK_MESSAGE(readmeRow.find("`" + shownKey) != std::string::npos, "README row lacks the file key");
+		if (key.rfind("vm.", 0) == 0) {
+			const auto &tableKeys = experimentTableKeys();
+			CHECK(std::find(tableKeys.begin(), tableKeys.end(), key) != tableKeys.end());
+			continue; // [[vm]] keys: the Matrix test above compares them with their flags
+		}
+		if (key == "channel")
+			continue; // [[channel]]: likewise
+		auto sample = samples.find(name);
+		REQUIRE_MESSAGE(sample != samples.end(), "give this option a sample value in this test");
+		std::vector<std::string> flags = sample->second.flags;
+		flags.insert(flags.end(), { "-g", image, imageB });
+		CommandLine fromFlags = commandLine(flags);
+		CommandLine fromFile = runFile(
+			scratch.write("one.toml", sample->second.toml + "\n[[vm]]\nimage = \"a.img\"\n[[vm]]\nimage = \"b.img\"\n"));
+		INFO(fromFlags.message, fromFile.message);
+		REQUIRE(fromFlags.options);
+		REQUIRE(fromFile.options);
+		CHECK(describe(*fromFile.options) == describe(*fromFlags.options));
+		CHECK(describe(*fromFile.options) != defaults);
+	}
+	CHECK(seen == optionTable().size());
 }
