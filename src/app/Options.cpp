@@ -219,6 +219,19 @@ std::vector<OptionDef> makeTable()
 			  s.options.fileMaxSize = *bytes;
 		  },
 		  false, false, "SIZE" },
+		{ "--file-quota", nullptr, "file_quota", K::Value, "64,256M",
+		  "how many files a guest may create or copy, and their total size: COUNT,SIZE",
+		  [](S &s, const V &v) {
+			  std::string text = v.text("COUNT,SIZE such as \"64,256M\"");
+			  auto comma = text.find(',');
+			  auto count = comma == std::string::npos ? std::nullopt : parseUnsigned(text.substr(0, comma));
+			  auto bytes = count ? parseSizeWithUnit(text.substr(comma + 1), 1) : std::nullopt;
+			  if (!bytes)
+				  v.fail(fmt::format("'{}' is not COUNT,SIZE (e.g. 64,256M)", text));
+			  s.options.fileQuotaFiles = *count;
+			  s.options.fileQuotaBytes = *bytes;
+		  },
+		  false, false, "COUNT,SIZE" },
 		{ "--mode", nullptr, "mode", K::Value, nullptr,
 		  "CPU mode: real, protected, paged or long (default: long; ELF32 images: protected); "
 		  "or one per guest, e.g. real,long",

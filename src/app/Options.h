@@ -27,8 +27,10 @@ namespace quanta {
 struct Options {
 	std::vector<GuestConfig> guests;
 	std::vector<std::string> sharedFiles;
-	std::string filesDir = ".";              // where guests' new local files go
-	std::uint64_t fileMaxSize = 64ull << 20; // a guest file may not grow past this
+	std::string filesDir = ".";                  // where guests' new local files go
+	std::uint64_t fileMaxSize = 64ull << 20;     // a guest file may not grow past this
+	std::uint64_t fileQuotaFiles = 64;           // --file-quota: one guest's own files,
+	std::uint64_t fileQuotaBytes = 256ull << 20; // in number and in bytes
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
 	bool prefixOutput = true;
 	bool kvmCheck = false; // --kvm-check: probe every CPU mode and exit

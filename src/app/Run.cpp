@@ -84,6 +84,8 @@ int run(const Options &options)
 		throw UsageError(fmt::format("--files-dir {}: not a directory", options.filesDir));
 	FileLimits limits;
 	limits.maxFileSize = options.fileMaxSize;
+	limits.maxFiles = options.fileQuotaFiles;
+	limits.maxTotalBytes = options.fileQuotaBytes;
 	FileStore files(options.sharedFiles, options.filesDir, limits);
 
 	ChannelHub channels(options.channels, options.guests.size());

@@ -96,7 +96,9 @@ std::int32_t ChannelHub::receive(std::size_t vm, std::uint32_t index, std::span<
 	std::vector<std::uint8_t> message = channel.pop();
 	// A message larger than the buffer is truncated; the guest sees the
 	// full length in ret and can tell.
-	std::memcpy(buffer.data(), message.data(), std::min(buffer.size(), message.size()));
+	// std::copy_n, not memcpy: an empty message's data() may be nullptr,
+	// which memcpy may not be given even for zero bytes.
+	std::copy_n(message.begin(), std::min(buffer.size(), message.size()), buffer.begin());
 	wakeWaiter(index, true);
 	return static_cast<std::int32_t>(message.size());
 }

@@ -181,8 +181,19 @@ FileDevice::FileDevice(GuestContext &guest, const FileStore &store, unsigned gue
 
 void FileDevice::logError(const std::string &what)
 {
-	if (!what.empty())
-		guest_.warn("file: " + what);
+	if (what.empty())
+		return;
+	// Alike warnings (say, one per bad byte) are limited together.
+	std::string line = "file: " + what;
+	for (const std::string &out : limiter_.admit(warningKind(line), line, guest_.uptimeNs()))
+		guest_.warn(out);
+}
+
+void FileDevice::stopped()
+{
+	files_.closeAll();
+	for (const std::string &line : limiter_.flush())
+		guest_.warn(line);
 }
 
 IoStatus FileDevice::portOut(std::uint16_t, std::span<const std::uint8_t> data)

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "base/Text.h"
 #include "devices/GuestContext.h"
 #include "devices/PortBus.h"
 #include "files/FileStore.h"
@@ -64,6 +65,8 @@ public:
 	std::string lastError() const override { return error_; }
 
 	GuestFiles &files() { return files_; }
+	// The guest stopped: files synced and closed, held-back warnings counted.
+	void stopped();
 
 private:
 	void block(GuestPhysAddr at);
@@ -72,6 +75,9 @@ private:
 	GuestContext &guest_;
 	GuestFiles files_;
 	ByteProtocol bytes_;
+	// A guest can fail a request per exit: a few lines per second, then a
+	// count, so it cannot flood stderr.
+	WarningLimiter limiter_;
 	std::string error_;
 };
 

@@ -1,6 +1,7 @@
 #include "files/FileStore.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include <quanta/abi.h>
 
 #include "base/Error.h"
+#include "base/Text.h"
 
 namespace quanta {
 
@@ -22,6 +24,43 @@ namespace {
 std::int32_t hostError(int err)
 {
 	return err == ELOOP ? QUANTA_EACCES : -err;
+}
+
+// A guest-chosen name in a diagnostic: quoted, escaped and capped, so it
+// can neither forge a line nor send terminal escapes.
+std::string shown(const std::string &name)
+{
+	return "'" + escapeForLog(name) + "'";
+}
+
+// A host path whose last part a guest chose.
+std::string shown(const fs::path &path)
+{
+	std::string dir = path.parent_path().string();
+	return "'" + escapeForLog(dir, 4096) + (dir.empty() ? "" : "/") + escapeForLog(path.filename().string()) + "'";
+}
+
+// write(2) until all of it is written or an error: a short count is not an
+// error, and errno is read only after a failing call.
+struct WriteResult {
+	std::size_t written;
+	int error; // 0 when all was written
+};
+
+WriteResult writeAll(int fd, const std::uint8_t *data, std::size_t length)
+{
+	std::size_t done = 0;
+	while (done < length) {
+		ssize_t n = ::write(fd, data + done, length - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return { done, errno };
+		if (n == 0)
+			return { done, EIO };
+		done += static_cast<std::size_t>(n);
+	}
+	return { done, 0 };
 }
 
 } // namespace
@@ -40,6 +79,8 @@ FileStore::FileStore(const std::vector<std::string> &sharedPaths, fs::path local
 		std::string name = fs::path(path).filename().string();
 		if (!shared_.emplace(name, fs::path(path)).second)
 			throw UsageError(fmt::format("--file {}: another shared file is also named {}", path, name));
+		if (path != name)
+			pathNames_.emplace(path, name);
 		sharedIds_.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
 	}
 }
@@ -49,9 +90,15 @@ bool FileStore::isSharedFile(std::uint64_t device, std::uint64_t inode) const
 	return sharedIds_.count({ device, inode }) != 0;
 }
 
+std::string FileStore::canonicalName(const std::string &name) const
+{
+	auto it = pathNames_.find(name);
+	return it == pathNames_.end() ? name : it->second;
+}
+
 std::optional<fs::path> FileStore::shared(const std::string &name) const
 {
-	auto it = shared_.find(name);
+	auto it = shared_.find(canonicalName(name));
 	if (it == shared_.end())
 		return std::nullopt;
 	return it->second;
@@ -99,10 +146,14 @@ std::int32_t GuestFiles::checkName(const std::string &name)
 	if (name.size() > store_.limits().maxName)
 		return fail(QUANTA_ENAMETOOLONG, fmt::format("file name of {} bytes (limit {})", name.size(),
 							     store_.limits().maxName));
+	// A shared file's exact -f string is the one path accepted.
+	if (store_.canonicalName(name) != name)
+		return 0;
 	// A plain name: no directories (so no absolute paths and no ".."), no
 	// control characters, nothing a path could reinterpret.
 	if (name == "." || name == ".." || name.find('/') != std::string::npos)
-		return fail(QUANTA_EACCES, fmt::format("'{}' is a path, not a file name: refused", name));
+		return fail(QUANTA_EACCES, fmt::format("{} is a path, not a file name (nor a -f argument): refused",
+						       shown(name)));
 	for (unsigned char c : name)
 		if (c < 0x20 || c == 0x7f)
 			return fail(QUANTA_EACCES, "file name with control characters: refused");
@@ -120,12 +171,57 @@ std::int32_t GuestFiles::checkTarget(const fs::path &target)
 	if (::lstat(target.c_str(), &st) != 0 || S_ISLNK(st.st_mode))
 		return 0;
 	if (store_.isSharedFile(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)))
-		return fail(QUANTA_EACCES, fmt::format("{} is a shared file (-f): not overwritten", target.string()));
+		return fail(QUANTA_EACCES, fmt::format("{} is a shared file (-f): not overwritten", shown(target)));
 	if (!S_ISREG(st.st_mode))
-		return fail(QUANTA_EACCES, fmt::format("{} is not a regular file: refused", target.string()));
+		return fail(QUANTA_EACCES, fmt::format("{} is not a regular file: refused", shown(target)));
 	if (st.st_nlink > 1)
-		return fail(QUANTA_EACCES, fmt::format("{} has other hard links: refused", target.string()));
+		return fail(QUANTA_EACCES, fmt::format("{} has other hard links: refused", shown(target)));
 	return 0;
+}
+
+std::size_t GuestFiles::maxLocalName() const
+{
+	std::size_t suffix = fmt::formatted_size(".local{}", guestId_);
+	return std::min(store_.limits().maxName, std::size_t{ NAME_MAX } - suffix);
+}
+
+// Before this guest gets a file of its own: the name must leave room for
+// the ".local<ID>" suffix, and the quota must allow one more file.
+std::int32_t GuestFiles::checkLocalName(const std::string &name)
+{
+	if (name.size() > maxLocalName())
+		return fail(QUANTA_ENAMETOOLONG,
+			    fmt::format("{} is {} bytes; a file guest {} creates or copies may have at most {} "
+					"(NAME_MAX {} less '.local{}')",
+					shown(name), name.size(), guestId_, maxLocalName(), NAME_MAX, guestId_));
+	if (local_.size() >= store_.limits().maxFiles)
+		return fail(QUANTA_EDQUOT, fmt::format("{}: this guest has {} files of its own already (--file-quota)",
+						       shown(name), local_.size()));
+	return 0;
+}
+
+// Creates (or truncates a leftover) local file at target, refusing what
+// checkTarget refuses and a symlink.
+std::int32_t GuestFiles::createLocal(const std::string &name, const fs::path &target, UniqueFd &out)
+{
+	if (std::int32_t err = checkLocalName(name))
+		return err;
+	if (std::int32_t err = checkTarget(target))
+		return err;
+	// O_NOFOLLOW: a symlink planted at the local file's name is refused.
+	out = UniqueFd(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+	if (!out.valid()) {
+		int err = errno;
+		return fail(hostError(err), fmt::format("cannot create {}: {}", shown(target), std::strerror(err)));
+	}
+	return 0;
+}
+
+void GuestFiles::setLocalSize(const std::string &name, std::uint64_t size)
+{
+	std::uint64_t &current = localSizes_[name];
+	localBytes_ = localBytes_ - current + size;
+	current = size;
 }
 
 fs::path GuestFiles::localPath(const fs::path &beside, const std::string &name) const
@@ -156,8 +252,8 @@ GuestFiles::Descriptor *GuestFiles::lookup(std::int32_t fd)
 	}
 	Descriptor &d = *descriptors_[fd];
 	if (!d.valid) {
-		fail(QUANTA_EBADF, fmt::format("descriptor {} ('{}') was invalidated when the guest made its own copy",
-					       fd, d.name));
+		fail(QUANTA_EBADF, fmt::format("descriptor {} ({}) was invalidated when the guest made its own copy", fd,
+					       shown(d.name)));
 		return nullptr;
 	}
 	return &d;
@@ -165,34 +261,53 @@ GuestFiles::Descriptor *GuestFiles::lookup(std::int32_t fd)
 
 // Copies the shared file to the guest's .local<ID> beside it (or creates it
 // empty for a truncating mode) and makes it this guest's file of that name.
+// A copy that fails is removed: no partial .local<ID> stays behind.
 std::int32_t GuestFiles::makeLocalCopy(const std::string &name, const fs::path &shared, bool copyContents)
 {
-	fs::path target = localPath(shared.parent_path(), name);
-	if (std::int32_t err = checkTarget(target))
+	fs::path target = localPath(shared.parent_path(), shared.filename().string());
+	UniqueFd out;
+	if (std::int32_t err = createLocal(name, target, out))
 		return err;
-	// O_NOFOLLOW: a symlink planted at the copy's name is refused.
-	UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-	if (!out.valid())
-		return fail(hostError(errno), fmt::format("cannot create {}: {}", target.string(), std::strerror(errno)));
+	auto abandon = [&](std::int32_t code, std::string why) {
+		out.reset();
+		::unlink(target.c_str());
+		return fail(code, why + "; the partial copy was removed");
+	};
+	std::uint64_t copied = 0;
 	if (copyContents) {
 		UniqueFd in(::open(shared.c_str(), O_RDONLY | O_CLOEXEC));
-		if (!in.valid())
-			return fail(hostError(errno), fmt::format("cannot read {}: {}", shared.string(), std::strerror(errno)));
-		char buffer[65536];
+		if (!in.valid()) {
+			int err = errno;
+			return abandon(hostError(err), fmt::format("cannot read {}: {}", shown(shared), std::strerror(err)));
+		}
+		std::uint8_t buffer[65536];
 		for (;;) {
 			ssize_t n = ::read(in.get(), buffer, sizeof(buffer));
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0)
-				return fail(QUANTA_EIO, fmt::format("copying {}: {}", shared.string(), std::strerror(errno)));
+			if (n < 0) {
+				int err = errno;
+				return abandon(QUANTA_EIO, fmt::format("copying {}: {}", shown(shared), std::strerror(err)));
+			}
 			if (n == 0)
 				break;
-			if (::write(out.get(), buffer, static_cast<std::size_t>(n)) != n)
-				return fail(QUANTA_EIO, fmt::format("copying to {}: {}", target.string(), std::strerror(errno)));
+			if (localBytes_ + copied + static_cast<std::uint64_t>(n) > store_.limits().maxTotalBytes)
+				return abandon(QUANTA_EDQUOT,
+					       fmt::format("copying {}: this guest's files would pass {} bytes (--file-quota)",
+							   shown(shared), store_.limits().maxTotalBytes));
+			WriteResult w = writeAll(out.get(), buffer, static_cast<std::size_t>(n));
+			if (w.error)
+				return abandon(hostError(w.error), fmt::format("copying {} to {}: {}", shown(shared),
+									       shown(target), std::strerror(w.error)));
+			copied += w.written;
 		}
 	}
-	::fsync(out.get());
+	if (::fsync(out.get()) != 0) {
+		int err = errno;
+		return abandon(hostError(err), fmt::format("copying to {}: fsync: {}", shown(target), std::strerror(err)));
+	}
 	local_[name] = target;
+	setLocalSize(name, copied);
 	// Earlier descriptors of the shared file now name a file this guest no
 	// longer sees: they become invalid, as the assignment specifies.
 	for (auto &d : descriptors_)
@@ -201,11 +316,12 @@ std::int32_t GuestFiles::makeLocalCopy(const std::string &name, const fs::path &
 	return 0;
 }
 
-std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
+std::int32_t GuestFiles::open(const std::string &guestName, OpenMode mode)
 {
 	error_.clear();
-	if (std::int32_t err = checkName(name))
+	if (std::int32_t err = checkName(guestName))
 		return err;
+	const std::string name = store_.canonicalName(guestName);
 	if (openCount() >= store_.limits().maxOpen)
 		return fail(QUANTA_EMFILE, fmt::format("{} files open already (limit {})", openCount(),
 						       store_.limits().maxOpen));
@@ -222,16 +338,15 @@ std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
 			if (std::int32_t err = makeLocalCopy(name, *shared, !truncates))
 				return err;
 		} else if (creates) {
-			fs::path target = localPath(store_.localDir(), name);
-			if (std::int32_t err = checkTarget(target))
-				return err;
 			// Left over from an earlier run: overwritten, never shown.
-			UniqueFd created(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-			if (!created.valid())
-				return fail(hostError(errno), fmt::format("cannot create {}: {}", target.string(), std::strerror(errno)));
+			fs::path target = localPath(store_.localDir(), name);
+			UniqueFd created;
+			if (std::int32_t err = createLocal(name, target, created))
+				return err;
 			local_[name] = target;
+			setLocalSize(name, 0);
 		} else {
-			return fail(QUANTA_ENOENT, fmt::format("'{}' does not exist for this guest", name));
+			return fail(QUANTA_ENOENT, fmt::format("{} does not exist for this guest", shown(guestName)));
 		}
 		isLocal = true;
 	}
@@ -242,7 +357,7 @@ std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
 	else if (shared)
 		path = *shared;
 	else
-		return fail(QUANTA_ENOENT, fmt::format("'{}' is neither shared nor created by this guest", name));
+		return fail(QUANTA_ENOENT, fmt::format("{} is neither shared nor created by this guest", shown(guestName)));
 
 	int flags = O_CLOEXEC;
 	if (isLocal)
@@ -268,8 +383,12 @@ std::int32_t GuestFiles::open(const std::string &name, OpenMode mode)
 		break;
 	}
 	UniqueFd fd(::open(path.c_str(), flags));
-	if (!fd.valid())
-		return fail(hostError(errno), fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+	if (!fd.valid()) {
+		int err = errno;
+		return fail(hostError(err), fmt::format("cannot open {}: {}", shown(path), std::strerror(err)));
+	}
+	if (isLocal && truncates)
+		setLocalSize(name, 0);
 
 	std::size_t slot = 0;
 	while (slot < descriptors_.size() && descriptors_[slot])
@@ -329,19 +448,29 @@ std::int64_t GuestFiles::write(std::int32_t fd, const std::uint8_t *buffer, std:
 	off_t position = ::lseek(d->fd.get(), 0, SEEK_CUR);
 	std::uint64_t start = (::fcntl(d->fd.get(), F_GETFL) & O_APPEND) ? static_cast<std::uint64_t>(st.st_size)
 									 : static_cast<std::uint64_t>(position);
-	if (start + length > store_.limits().maxFileSize && start + length > static_cast<std::uint64_t>(st.st_size))
-		return fail(QUANTA_EFBIG, fmt::format("'{}' would grow past {} bytes (--file-max-size)", d->name,
+	const auto size = static_cast<std::uint64_t>(st.st_size);
+	const std::uint64_t end = start + length;
+	if (end > store_.limits().maxFileSize && end > size)
+		return fail(QUANTA_EFBIG, fmt::format("{} would grow past {} bytes (--file-max-size)", shown(d->name),
 						      store_.limits().maxFileSize));
-	std::size_t done = 0;
-	while (done < length) {
-		ssize_t n = ::write(d->fd.get(), buffer + done, length - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return fail(QUANTA_EIO, fmt::format("write: {}", std::strerror(errno)));
-		done += static_cast<std::size_t>(n);
+	const std::uint64_t growth = end > size ? end - size : 0;
+	if (growth > 0 && localBytes_ + growth > store_.limits().maxTotalBytes)
+		return fail(QUANTA_EDQUOT, fmt::format("{}: this guest's files would pass {} bytes (--file-quota)",
+						       shown(d->name), store_.limits().maxTotalBytes));
+	WriteResult w = writeAll(d->fd.get(), buffer, length);
+	if (w.written > 0 || length == 0) {
+		// What reached the disk counts, as with write(2): the guest sees a
+		// short count and the position has moved by it.
+		if (start + w.written > localSizes_[d->name])
+			setLocalSize(d->name, start + w.written);
+		if (w.error)
+			error_ = fmt::format("write of {} bytes stopped after {}: {}", length, w.written,
+					     std::strerror(w.error));
+		return static_cast<std::int64_t>(w.written);
 	}
-	return static_cast<std::int64_t>(done);
+	return fail(w.error == ENOSPC ? QUANTA_ENOSPC : w.error == EDQUOT ? QUANTA_EDQUOT
+									  : QUANTA_EIO,
+		    fmt::format("write: {}", std::strerror(w.error)));
 }
 
 std::int64_t GuestFiles::seek(std::int32_t fd, std::int64_t offset, unsigned whence)

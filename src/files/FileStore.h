@@ -1,7 +1,10 @@
 // Host files for guests (the mini_hypervisor's level C): files shared with
 // every guest (-f), copy-on-write local copies, and local files private to
 // one guest. Confined: a guest names files by a plain name, never a path,
-// and reaches only the shared files and its own local files.
+// and reaches only the shared files and its own local files. The one path
+// accepted is a shared file's exact -f string (Simplified-KVM's guests open
+// "files/shared file.txt" as given to -f): it names the same file as its
+// plain name, so no other path becomes reachable.
 //
 //   shared "data.txt" (given as dir/data.txt)      read by anyone
 //   a guest opens it for writing           ->      dir/data.txt.local<ID>, a
@@ -9,6 +12,8 @@
 //                                                  guest's data.txt
 //   a guest creates "out.txt" (not shared) ->      <files dir>/out.txt.local<ID>
 //
+// A name the guest creates or copies must leave room for the suffix: at
+// most NAME_MAX (255) less ".local<ID>" bytes, so 248 for guests 1-9.
 // ID is the guest's 1-based position in -g order. Writes go straight to
 // the host file (no user-space buffering) and are fsync()ed on close and
 // when the guest stops, so nothing a guest wrote is lost.
@@ -30,6 +35,10 @@ struct FileLimits {
 	std::size_t maxOpen = 16;             // descriptors per guest
 	std::size_t maxName = 255;            // bytes in a name
 	std::uint64_t maxFileSize = 64 << 20; // a guest's file may not grow past this
+	// --file-quota: what one guest's own files (created and copied) may
+	// add up to, in number and in bytes.
+	std::size_t maxFiles = 64;
+	std::uint64_t maxTotalBytes = std::uint64_t{ 256 } << 20;
 };
 
 // The run-wide configuration: which files are shared and where local
@@ -40,8 +49,12 @@ public:
 		  FileLimits limits);
 
 	const FileLimits &limits() const { return limits_; }
-	// The host path of a shared file by its guest-visible name.
+	// The host path of a shared file by its guest-visible name (its file
+	// name, or the exact -f string).
 	std::optional<std::filesystem::path> shared(const std::string &name) const;
+	// The plain name a guest-visible name stands for: a -f string given as
+	// a path becomes its file name; anything else is returned unchanged.
+	std::string canonicalName(const std::string &name) const;
 	const std::filesystem::path &localDir() const { return localDir_; }
 	// True when (device, inode) is one of the shared files: a local file or
 	// copy must never be one (a shared file named like NAME.local<ID>).
@@ -49,6 +62,7 @@ public:
 
 private:
 	std::map<std::string, std::filesystem::path> shared_;         // name -> host path
+	std::map<std::string, std::string> pathNames_;                // exact -f string -> name
 	std::set<std::pair<std::uint64_t, std::uint64_t>> sharedIds_; // (st_dev, st_ino)
 	std::filesystem::path localDir_;
 	FileLimits limits_;
@@ -90,6 +104,12 @@ public:
 	std::size_t openCount() const;
 	// Host path of a guest-visible name as this guest would open it now.
 	std::optional<std::filesystem::path> hostPath(const std::string &name) const;
+	// Longest name this guest may create or copy (NAME_MAX less the
+	// ".local<ID>" suffix).
+	std::size_t maxLocalName() const;
+	// What this guest's own files add up to (for --file-quota).
+	std::size_t localFiles() const { return local_.size(); }
+	std::uint64_t localBytes() const { return localBytes_; }
 
 private:
 	struct Descriptor {
@@ -101,6 +121,9 @@ private:
 	};
 
 	std::int32_t fail(std::int32_t code, std::string why);
+	std::int32_t checkLocalName(const std::string &name);
+	std::int32_t createLocal(const std::string &name, const std::filesystem::path &target, UniqueFd &out);
+	void setLocalSize(const std::string &name, std::uint64_t size);
 	std::int32_t checkName(const std::string &name);
 	std::int32_t checkTarget(const std::filesystem::path &target);
 	std::filesystem::path localPath(const std::filesystem::path &beside, const std::string &name) const;
@@ -113,6 +136,9 @@ private:
 	std::vector<std::optional<Descriptor>> descriptors_;
 	// Names this guest owns a local file for in this session -> host path.
 	std::map<std::string, std::filesystem::path> local_;
+	// Their sizes as this guest made them, and the sum (the byte quota).
+	std::map<std::string, std::uint64_t> localSizes_;
+	std::uint64_t localBytes_ = 0;
 	std::string error_;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <iterator>
+#include <limits>
 #include <linux/kvm.h>
 #include <nlohmann/json.hpp>
 
@@ -20,9 +21,32 @@ constexpr int kPid = 1;
 std::string micros(Nanos ns)
 {
 	const char *sign = ns < 0 ? "-" : "";
-	Nanos abs = ns < 0 ? -ns : ns;
+	// Unsigned magnitude: -INT64_MIN does not fit in a Nanos.
+	std::uint64_t abs = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
 	return fmt::format("{}{}.{:03}", sign, abs / 1000, abs % 1000);
 }
+
+// Differences and sums of times from a trace file, which may hold any
+// values: saturated, never a signed overflow.
+Nanos minus(Nanos a, Nanos b)
+{
+	Nanos out;
+	if (__builtin_sub_overflow(a, b, &out))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return out;
+}
+
+Nanos plus(Nanos a, Nanos b)
+{
+	Nanos out;
+	if (__builtin_add_overflow(a, b, &out))
+		return b < 0 ? INT64_MIN : INT64_MAX;
+	return out;
+}
+
+// Times in a trace file beyond a century are not a run's: refused, so that
+// everything computed from them stays far from overflow.
+constexpr double kMaxTraceNs = 4e18;
 
 std::string jsonString(std::string_view text)
 {
@@ -81,7 +105,41 @@ Nanos nanosField(const nlohmann::json &event, const char *key)
 	auto it = event.find(key);
 	if (it == event.end() || !it->is_number())
 		throw UsageError(fmt::format("trace event without a numeric '{}'", key));
-	return static_cast<Nanos>(std::llround(it->get<double>() * 1000.0));
+	double ns = it->get<double>() * 1000.0;
+	if (!(std::fabs(ns) <= kMaxTraceNs))
+		throw UsageError(fmt::format("trace event with '{}' out of range", key));
+	return static_cast<Nanos>(std::llround(ns));
+}
+
+// An integer field in [low, high] (a default when absent): a number out of
+// range or of the wrong kind is an error, never a cast that overflows.
+template <typename T>
+T intField(const nlohmann::json &object, const char *key, T fallback, T low = std::numeric_limits<T>::min(),
+	   T high = std::numeric_limits<T>::max())
+{
+	auto it = object.find(key);
+	if (it == object.end())
+		return fallback;
+	// Compared as int64 and uint64 against the bounds: every T used here
+	// fits one of them.
+	const auto lowS = static_cast<std::int64_t>(low);
+	const auto highU = static_cast<std::uint64_t>(high);
+	bool fits = false;
+	if (it->is_number_unsigned()) {
+		auto v = it->get<std::uint64_t>();
+		fits = (lowS <= 0 || v >= static_cast<std::uint64_t>(lowS)) && v <= highU;
+	} else if (it->is_number_integer()) {
+		auto v = it->get<std::int64_t>();
+		fits = v >= lowS && (v < 0 || static_cast<std::uint64_t>(v) <= highU);
+	} else if (it->is_number_float()) {
+		double v = it->get<double>();
+		fits = v == std::floor(v) && v >= static_cast<double>(lowS) && v < static_cast<double>(highU) + 1.0;
+		if (fits)
+			return static_cast<T>(v);
+	}
+	if (!fits)
+		throw UsageError(fmt::format("trace field '{}' is not an integer in [{}, {}]", key, low, high));
+	return it->get<T>();
 }
 
 } // namespace
@@ -133,16 +191,16 @@ std::string chromeTraceJson(const TraceData &data)
 			fmt::format_to(sink,
 				       ",\n{{\"ph\":\"X\",\"cat\":\"slice\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
 				       "\"args\":{{\"end\":\"{}\",\"ran_ns\":{},\"runs\":{}}}}}",
-				       nameOf(s.vm), kPid, s.vm + 1, micros(s.start - data.origin), micros(s.end - s.start),
-				       sched::sliceEndName(s.why), s.ran, s.runs);
+				       nameOf(s.vm), kPid, s.vm + 1, micros(minus(s.start, data.origin)),
+				       micros(minus(s.end, s.start)), sched::sliceEndName(s.why), s.ran, s.runs);
 			if (s.vm < ran.size()) {
-				ran[s.vm] += s.ran;
-				ranTotal += s.ran;
+				ran[s.vm] = plus(ran[s.vm], s.ran);
+				ranTotal = plus(ranTotal, s.ran);
 			}
 			if (ranTotal <= 0)
 				return;
 			fmt::format_to(sink, ",\n{{\"ph\":\"C\",\"name\":\"share\",\"pid\":{},\"ts\":{},\"args\":{{", kPid,
-				       micros(s.end - data.origin));
+				       micros(minus(s.end, data.origin)));
 			for (std::size_t i = 0; i < ran.size(); ++i)
 				fmt::format_to(sink, "{}{}:{:.6f}", i ? "," : "", names[i],
 					       static_cast<double>(ran[i]) / static_cast<double>(ranTotal));
@@ -152,7 +210,7 @@ std::string chromeTraceJson(const TraceData &data)
 			fmt::format_to(sink,
 				       ",\n{{\"ph\":\"X\",\"cat\":\"exit\",\"name\":\"{}\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
 				       "\"args\":{{\"exit\":{}",
-				       exitName(x), kPid, x.vm + 1, micros(x.enter - data.origin), micros(x.exit - x.enter),
+				       exitName(x), kPid, x.vm + 1, micros(minus(x.enter, data.origin)), micros(minus(x.exit, x.enter)),
 				       x.reason);
 			if (x.reason == KVM_EXIT_IO)
 				fmt::format_to(sink, ",\"port\":{},\"out\":{},\"size\":{}", x.port, x.out ? 1 : 0, x.size);
@@ -175,14 +233,15 @@ TraceData readChromeTrace(std::string_view text)
 	TraceData data;
 	try {
 		data.policy = meta->value("policy", "");
-		data.quantum = meta->value("quantum_ns", Nanos{ 0 });
-		data.wall = meta->value("wall_ns", Nanos{ 0 });
+		constexpr auto kMaxNs = static_cast<Nanos>(kMaxTraceNs);
+		data.quantum = intField<Nanos>(*meta, "quantum_ns", 0, 0, kMaxNs);
+		data.wall = intField<Nanos>(*meta, "wall_ns", 0, 0, kMaxNs);
 		data.level = parseLevel(meta->value("level", "slices")).value_or(Level::Slices);
-		data.droppedExits = meta->value("dropped_exits", std::uint64_t{ 0 });
+		data.droppedExits = intField<std::uint64_t>(*meta, "dropped_exits", 0);
 		for (const auto &vm : meta->at("vms")) {
 			TraceVm info;
 			info.name = vm.at("name").get<std::string>();
-			info.weight = vm.value("weight", std::uint64_t{ 1 });
+			info.weight = intField<std::uint64_t>(vm, "weight", 1);
 			info.targetShare = vm.value("target_share", 0.0);
 			data.vms.push_back(std::move(info));
 		}
@@ -190,7 +249,7 @@ TraceData readChromeTrace(std::string_view text)
 			if (event.value("ph", "") != "X")
 				continue;
 			std::string cat = event.value("cat", "");
-			long tid = event.value("tid", 0L);
+			long tid = intField<long>(event, "tid", 0);
 			if (tid < 1 || static_cast<std::size_t>(tid) > data.vms.size())
 				throw UsageError(fmt::format("event on tid {} but the trace has {} VMs", tid, data.vms.size()));
 			auto vm = static_cast<std::uint32_t>(tid - 1);
@@ -202,12 +261,13 @@ TraceData readChromeTrace(std::string_view text)
 				auto why = parseSliceEnd(end);
 				if (!why)
 					throw UsageError(fmt::format("slice with unknown end reason '{}'", end));
-				data.slices.push_back({ start, start + length, args.value("ran_ns", Nanos{ 0 }), vm,
-							args.value("runs", std::uint32_t{ 0 }), *why });
+				data.slices.push_back({ start, start + length,
+							intField<Nanos>(args, "ran_ns", 0, -kMaxNs, kMaxNs), vm,
+							intField<std::uint32_t>(args, "runs", 0), *why });
 			} else if (cat == "exit") {
-				data.exits.push_back({ start, start + length, vm, args.value("exit", std::uint32_t{ 0 }),
-						       args.value("port", std::uint16_t{ 0 }), args.value("out", 0) != 0,
-						       args.value("size", std::uint8_t{ 0 }) });
+				data.exits.push_back({ start, start + length, vm, intField<std::uint32_t>(args, "exit", 0),
+						       intField<std::uint16_t>(args, "port", 0), intField<int>(args, "out", 0) != 0,
+						       intField<std::uint8_t>(args, "size", 0) });
 			}
 		}
 	} catch (const nlohmann::json::exception &e) {
@@ -229,13 +289,13 @@ std::string traceCsv(const TraceData &data)
 	inTimeOrder(
 		data,
 		[&](const SliceEvent &s) {
-			fmt::format_to(sink, "slice,{},{},{},{},{},{},{},,\n", s.vm, nameOf(s.vm), s.start - data.origin,
-				       s.end - data.origin, s.ran, sched::sliceEndName(s.why), s.runs);
+			fmt::format_to(sink, "slice,{},{},{},{},{},{},{},,\n", s.vm, nameOf(s.vm), minus(s.start, data.origin),
+				       minus(s.end, data.origin), s.ran, sched::sliceEndName(s.why), s.runs);
 		},
 		[&](const ExitEvent &x) {
 			std::string reason = x.reason == KVM_EXIT_IO ? (x.out ? "io out" : "io in") : exitReasonName(x.reason);
-			fmt::format_to(sink, "exit,{},{},{},{},{},{},,", x.vm, nameOf(x.vm), x.enter - data.origin,
-				       x.exit - data.origin, x.exit - x.enter, reason);
+			fmt::format_to(sink, "exit,{},{},{},{},{},{},,", x.vm, nameOf(x.vm), minus(x.enter, data.origin),
+				       minus(x.exit, data.origin), minus(x.exit, x.enter), reason);
 			if (x.reason == KVM_EXIT_IO)
 				fmt::format_to(sink, "{:#x},{}\n", x.port, x.size);
 			else

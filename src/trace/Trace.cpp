@@ -59,7 +59,10 @@ std::vector<VmTotals> totalsByVm(const TraceData &data)
 		if (slice.vm >= totals.size())
 			totals.resize(slice.vm + 1);
 		++totals[slice.vm].slices;
-		totals[slice.vm].ran += slice.ran;
+		// Saturating: a trace read from a file may hold any values.
+		Nanos &ran = totals[slice.vm].ran;
+		if (__builtin_add_overflow(ran, slice.ran, &ran))
+			ran = slice.ran < 0 ? INT64_MIN : INT64_MAX;
 	}
 	return totals;
 }

@@ -39,7 +39,7 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 void Machine::release()
 {
 	if (files_)
-		files_->files().closeAll();
+		files_->stopped();
 }
 
 Translation Machine::translatePointer(std::uint64_t pointer)

@@ -4,6 +4,7 @@
 // garbage), and the block protocol through FileDevice on a plain
 // GuestMemory with a fake GuestContext.
 #include <climits>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -1076,9 +1078,12 @@ public:
 	std::uint64_t pointerBase() override { return 0; }
 	void print(std::string_view) override {}
 	void warn(std::string_view text) override { warnings.emplace_back(text); }
-	std::int64_t uptimeNs() const override { return 0; }
+	std::int64_t uptimeNs() const override { return clock; }
 
 	std::vector<std::string> warnings;
+	// BlockGuest::call moves it on by 2 s (a new warning window) unless frozen.
+	std::int64_t clock = 0;
+	bool frozen = false;
 
 private:
 	GuestMemory memory_;
@@ -1098,6 +1103,8 @@ struct BlockGuest {
 
 	quanta_file_request call(quanta_file_request r, std::uint64_t at = kRequest)
 	{
+		if (!guest.frozen)
+			guest.clock += 2'000'000'000;
 		r.ret = 12345;
 		REQUIRE(guest.memory().store(gpa(at), r));
 		auto address = static_cast<std::uint32_t>(at);
@@ -1276,6 +1283,207 @@ TEST_CASE("block protocol and byte protocol share one descriptor table")
 	CHECK(in() == 0xff);
 	CHECK(g.guest.warnings.size() == 2);
 	CHECK(g.close(fd) == 0);
+}
+
+// ---- Hardening (issue 12 C, D, G; issue 11 path-named shared files) --------
+
+TEST_CASE("log injection: a guest-chosen name is escaped and capped in every diagnostic")
+{
+	Fixture f;
+	FileStore store = f.store();
+	BlockGuest g(store);
+	const std::string forged = "x\nquanta: Morpheus: stopped: FORGED\x1b[2J/" + std::string(300, 'y');
+	CHECK(g.open(forged.substr(0, 200), QUANTA_FILE_MODE_W) == QUANTA_EACCES);
+	CHECK(g.open("\x1b[2J/nope", QUANTA_FILE_MODE_R) == QUANTA_EACCES);
+	CHECK(g.open("nope\xe2\x80\xae", QUANTA_FILE_MODE_R) == QUANTA_ENOENT); // U+202E turns text around
+	REQUIRE(g.guest.warnings.size() == 3);
+	for (const std::string &line : g.guest.warnings) {
+		for (char c : line)
+			CHECK((c >= 0x20 && c < 0x7f));
+		CHECK(line.size() < 400);
+	}
+	CHECK(g.guest.warnings[0].find("x\\x0aquanta: Morpheus") != std::string::npos);
+	CHECK(g.guest.warnings[0].find("...") != std::string::npos);
+	CHECK(g.guest.warnings[1].find("'\\x1b[2J/nope'") != std::string::npos);
+	CHECK(g.guest.warnings[2].find("'nope\\xe2\\x80\\xae'") != std::string::npos);
+}
+
+TEST_CASE("log injection: a flood of bad requests gives a few lines and a count, not a line each")
+{
+	Fixture f;
+	FileStore store = f.store();
+	BlockGuest g(store);
+	g.guest.frozen = true;   // all in one window
+	std::uint8_t bad = 0x42; // no such opcode
+	for (int i = 0; i < 12350; ++i)
+		g.device.portOut(0, { &bad, 1 });
+	CHECK(g.guest.warnings.size() == 5);
+	g.device.stopped();
+	REQUIRE(g.guest.warnings.size() == 6);
+	CHECK(g.guest.warnings.back() == "file: byte protocol: unknown opcode # ignored ... 12,345 more like this");
+	// Other kinds of warning still show in the same window.
+	CHECK(g.open("a/b", QUANTA_FILE_MODE_R) == QUANTA_EACCES);
+	CHECK(g.guest.warnings.back().find("'a/b' is a path") != std::string::npos);
+	g.guest.warnings.pop_back();
+	// A later window shows new warnings again, after the count.
+	g.guest.clock += 5'000'000'000;
+	std::uint8_t b = 0x42;
+	g.device.portOut(0, { &b, 1 });
+	CHECK(g.guest.warnings.size() == 7);
+}
+
+namespace {
+
+// RLIMIT_FSIZE makes write(2) stop part way, as a full disk does: the
+// first write that crosses the limit is short, the next fails.
+struct FileSizeLimit {
+	rlimit saved{};
+	void (*savedHandler)(int);
+	explicit FileSizeLimit(rlim_t bytes)
+	{
+		REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+		savedHandler = std::signal(SIGXFSZ, SIG_IGN);
+		rlimit limit{ bytes, saved.rlim_max };
+		REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+	}
+	~FileSizeLimit()
+	{
+		::setrlimit(RLIMIT_FSIZE, &saved);
+		std::signal(SIGXFSZ, savedHandler);
+	}
+};
+
+} // namespace
+
+TEST_CASE("full disk: a write that partly succeeds reports the bytes that reached the disk")
+{
+	Fixture f;
+	FileStore store = f.store();
+	GuestFiles g(store, 1);
+	std::int32_t fd = g.open("out", OpenMode::Write);
+	REQUIRE(fd >= 0);
+	std::vector<std::uint8_t> block(65536, 'z');
+	{
+		FileSizeLimit limit(45056);
+		CHECK(g.write(fd, block.data(), block.size()) == 45056);
+		CHECK(g.lastError().find("stopped after 45056") != std::string::npos);
+		CHECK(g.seek(fd, 0, QUANTA_SEEK_CUR) == 45056);
+		// Nothing more fits: now the guest gets an error, and nothing moved.
+		CHECK(g.write(fd, block.data(), block.size()) < 0);
+		CHECK(g.seek(fd, 0, QUANTA_SEEK_CUR) == 45056);
+	}
+	CHECK(fs::file_size(f.localDir / "out.local1") == 45056);
+	CHECK(g.localBytes() == 45056);
+}
+
+TEST_CASE("full disk: a failed copy-on-write gives its real reason and leaves no partial .local<ID>")
+{
+	Fixture f;
+	writeFile(f.data, std::string(200000, 'd'));
+	FileStore store = f.store();
+	GuestFiles g(store, 1);
+	{
+		FileSizeLimit limit(100000);
+		CHECK(g.open("data.txt", OpenMode::Append) < 0);
+		CHECK(g.lastError().find(std::strerror(EFBIG)) != std::string::npos);
+		CHECK(g.lastError().find("partial copy was removed") != std::string::npos);
+	}
+	CHECK_FALSE(present(f.sharedDir / "data.txt.local1"));
+	CHECK(g.localFiles() == 0);
+	// With room again, the copy works and the shared file is untouched.
+	std::int32_t fd = g.open("data.txt", OpenMode::Append);
+	REQUIRE(fd >= 0);
+	CHECK(fs::file_size(f.sharedDir / "data.txt.local1") == 200000);
+	CHECK(g.localBytes() == 200000);
+}
+
+TEST_CASE("quota: a guest's own files are limited in number and in total bytes (--file-quota)")
+{
+	Fixture f;
+	FileLimits limits;
+	limits.maxFiles = 3;
+	limits.maxTotalBytes = 100;
+	FileStore store = f.store(limits);
+	GuestFiles g(store, 1);
+	std::vector<std::uint8_t> bytes(60, 'q');
+	std::int32_t a = g.open("a", OpenMode::Write);
+	std::int32_t b = g.open("b", OpenMode::Write);
+	REQUIRE(a >= 0);
+	REQUIRE(b >= 0);
+	CHECK(g.write(a, bytes.data(), 60) == 60);
+	CHECK(g.write(b, bytes.data(), 60) == QUANTA_EDQUOT);
+	CHECK(g.lastError().find("--file-quota") != std::string::npos);
+	CHECK(g.write(b, bytes.data(), 40) == 40);
+	// Rewriting in place does not grow the total; truncating frees it.
+	CHECK(g.seek(a, 0, QUANTA_SEEK_SET) == 0);
+	CHECK(g.write(a, bytes.data(), 60) == 60);
+	CHECK(g.open("a", OpenMode::Write) >= 0);
+	CHECK(g.localBytes() == 40);
+	// The copy of data.txt (18 bytes) is the third file; a fourth is refused.
+	CHECK(g.open("data.txt", OpenMode::Append) >= 0);
+	CHECK(g.localBytes() == 58);
+	CHECK(g.open("d", OpenMode::Write) == QUANTA_EDQUOT);
+	CHECK_FALSE(present(f.localDir / "d.local1"));
+	// Another guest has its own quota.
+	GuestFiles other(store, 2);
+	CHECK(other.open("d", OpenMode::Write) >= 0);
+}
+
+TEST_CASE("name length: NAME_MAX less the .local<ID> suffix, with a clear error")
+{
+	Fixture f;
+	FileStore store = f.store();
+	GuestFiles g1(store, 1), g10(store, 10);
+	CHECK(g1.maxLocalName() == 248);
+	CHECK(g10.maxLocalName() == 247);
+	CHECK(g1.open(std::string(248, 'n'), OpenMode::Write) >= 0);
+	for (std::size_t length = 249; length <= 255; ++length) {
+		CHECK(g1.open(std::string(length, 'n'), OpenMode::Write) == QUANTA_ENAMETOOLONG);
+		CHECK(g1.lastError().find("at most 248") != std::string::npos);
+	}
+	CHECK(g10.open(std::string(247, 'n'), OpenMode::Write) >= 0);
+	CHECK(g10.open(std::string(248, 'n'), OpenMode::Write) == QUANTA_ENAMETOOLONG);
+	CHECK(g10.lastError().find("at most 247 (NAME_MAX 255 less '.local10')") != std::string::npos);
+	// Reading a shared file is not limited by the suffix.
+	fs::path longShared = f.sharedDir / std::string(250, 's');
+	writeFile(longShared, "long");
+	FileStore withLong({ longShared.string() }, f.localDir, {});
+	GuestFiles reader(withLong, 1);
+	CHECK(reader.open(std::string(250, 's'), OpenMode::Read) >= 0);
+	CHECK(reader.open(std::string(250, 's'), OpenMode::Append) == QUANTA_ENAMETOOLONG);
+}
+
+TEST_CASE("path-named shared files: the exact -f string opens the file; no other path does")
+{
+	Fixture f;
+	fs::create_directory(f.sharedDir / "sub dir");
+	fs::path spaced = f.sharedDir / "sub dir" / "shared file.txt";
+	writeFile(spaced, "shared text");
+	// Relative, as Simplified-KVM's users give it: -f "files/shared file.txt".
+	fs::path cwd = fs::current_path();
+	fs::current_path(f.sharedDir);
+	FileStore store({ "sub dir/shared file.txt" }, f.localDir, {});
+	GuestFiles g(store, 1);
+	std::int32_t fd = g.open("sub dir/shared file.txt", OpenMode::Read);
+	REQUIRE(fd >= 0);
+	CHECK(readAll(g, fd) == "shared text");
+	// Its plain name is the same file; other spellings of the path are not.
+	CHECK(g.open("shared file.txt", OpenMode::Read) >= 0);
+	CHECK(g.open("./sub dir/shared file.txt", OpenMode::Read) == QUANTA_EACCES);
+	CHECK(g.open("sub dir/../sub dir/shared file.txt", OpenMode::Read) == QUANTA_EACCES);
+	CHECK(g.open("sub dir/other.txt", OpenMode::Write) == QUANTA_EACCES);
+	CHECK(g.lastError().find("nor a -f argument") != std::string::npos);
+	// Writing by the path makes <path>.local<ID> beside the shared file.
+	std::int32_t w = g.open("sub dir/shared file.txt", OpenMode::Append);
+	REQUIRE(w >= 0);
+	CHECK(writeStr(g, w, "+1") == 2);
+	CHECK(readFile(f.sharedDir / "sub dir" / "shared file.txt.local1") == "shared text+1");
+	CHECK(readFile(spaced) == "shared text");
+	// Both names now reach the guest's copy.
+	std::int32_t r = g.open("shared file.txt", OpenMode::Read);
+	REQUIRE(r >= 0);
+	CHECK(readAll(g, r) == "shared text+1");
+	fs::current_path(cwd);
 }
 
 } // namespace quanta

@@ -227,3 +227,34 @@ TEST_CASE("exit names")
 	CHECK(parseLevel("exits") == Level::Exits);
 	CHECK_FALSE(parseLevel("all"));
 }
+
+TEST_CASE("a trace file with huge or out-of-range numbers is refused or saturated, never overflowed")
+{
+	auto trace = [](const std::string &meta, const std::string &event) {
+		return R"({"quanta":{"vms":[{"name":"a"}])" + meta + R"(},"traceEvents":[)" + event + "]}";
+	};
+	const std::string slice = R"({"ph":"X","cat":"slice","tid":1,"ts":0,"dur":1,"args":{"end":"timer"}})";
+	CHECK_THROWS_AS(readChromeTrace(trace(R"(,"quantum_ns":1e300)", slice)), UsageError);
+	CHECK_THROWS_AS(readChromeTrace(trace(R"(,"quantum_ns":18446744073709551615)", slice)), UsageError);
+	CHECK_THROWS_AS(readChromeTrace(trace(R"(,"quantum_ns":-1)", slice)), UsageError);
+	CHECK(readChromeTrace(trace(R"(,"quantum_ns":4000000000000000000)", slice)).quantum == 4'000'000'000'000'000'000);
+	CHECK_THROWS_AS(readChromeTrace(trace("", R"({"ph":"X","cat":"slice","tid":1e300,"ts":0,"dur":1,"args":{}})")),
+			UsageError);
+	CHECK_THROWS_AS(readChromeTrace(trace("", R"({"ph":"X","cat":"slice","tid":1,"ts":1e300,"dur":1,"args":{}})")),
+			UsageError);
+	CHECK_THROWS_AS(readChromeTrace(trace("", R"({"ph":"X","cat":"exit","tid":1,"ts":0,"dur":1,"args":{"port":70000}})")),
+			UsageError);
+
+	// The largest accepted values: totals and files saturate, not wrap.
+	const std::string big = R"({"ph":"X","cat":"slice","tid":1,"ts":-4000000000000000,"dur":4000000000000000,)"
+				R"("args":{"end":"timer","ran_ns":4000000000000000000}})";
+	TraceData data = readChromeTrace(trace("", big + "," + big + "," + big));
+	REQUIRE(data.slices.size() == 3);
+	data.origin = 4'000'000'000'000'000'000;
+	std::vector<VmTotals> totals = totalsByVm(data);
+	CHECK(totals[0].ran == INT64_MAX);
+	data.slices[0].start = INT64_MIN;
+	std::string json = chromeTraceJson(data);
+	CHECK(json.find("\"ts\":-9223372036854775.808") != std::string::npos);
+	CHECK(traceCsv(data).find("slice,0,a,-9223372036854775808,") != std::string::npos);
+}

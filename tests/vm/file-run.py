@@ -15,6 +15,11 @@ keys (file-cases.toml uses them):
   "out.local1" = { size = 100 }    exists with this size in bytes
   "x.local2" = false               does not exist (not even as a dangling symlink)
 
+  cwd = "@WORK@"                   run quanta in @WORK@ (for relative -f paths,
+                                   as the assignments' users give them); the
+                                   --quanta and --guests paths are made
+                                   absolute for it
+
 Names are relative to @WORK@ and may not contain "..". Everything else
 (output, exit status, signals, JSON checks) is run.py's; a failed file
 check turns a PASS into "FAIL name: ...".
@@ -33,9 +38,11 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (tests/vm/run.py)
 
-FILE_KEYS = {"files", "expect_files"}
+FILE_KEYS = {"files", "expect_files", "cwd"}
 # case name -> (fixtures, expectations)
 extras: dict[str, tuple[dict, dict]] = {}
+# cases run in their @WORK@
+in_work: set[str] = set()
 
 
 def check_name(name, where: str) -> str:
@@ -90,6 +97,10 @@ def make_case(d: dict, where: str):
     case = _make_case(plain, where)
     extras[case.name] = (parse_files(d.get("files", {}), case.name),
                          parse_expect(d.get("expect_files", {}), case.name))
+    if "cwd" in d:
+        if d["cwd"] != "@WORK@":
+            raise run.CaseError(f"{case.name}: cwd may only be \"@WORK@\"")
+        in_work.add(case.name)
     return case
 
 
@@ -125,6 +136,10 @@ def run_process(argv, case):
             res = run.RunResult()
             res.error = why
             return res
+        if case.name in in_work:
+            # env -C execs quanta in place: the pid, signals and rusage
+            # are quanta's own.
+            argv = ["env", "-C", work, "--"] + list(argv)
     return _run_process(argv, case)
 
 
@@ -179,5 +194,14 @@ def run_case(case, quanta, guests, workroot, measured=None):
 run.run_process = run_process
 run.run_case = run_case
 
+def absolute_paths(argv: list[str]) -> list[str]:
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg in ("--quanta", "--guests"):
+            out[i + 1] = os.path.abspath(out[i + 1])
+    return out
+
+
 if __name__ == "__main__":
+    sys.argv = absolute_paths(sys.argv)
     sys.exit(run.main())

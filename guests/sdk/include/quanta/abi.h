@@ -237,8 +237,10 @@ QUANTA_STATIC_ASSERT(sizeof(struct quanta_hc_write) == 16, "ABI: quanta_hc_write
 #define QUANTA_EEXIST (-17)
 #define QUANTA_EMFILE (-24)
 #define QUANTA_EFBIG (-27)
+#define QUANTA_ENOSPC (-28)  /* the host's disk is full */
 #define QUANTA_ENAMETOOLONG (-36)
 #define QUANTA_EIO (-5)
+#define QUANTA_EDQUOT (-122) /* the guest's file quota (--file-quota) is used up */
 
 struct quanta_file_request {
 	uint32_t op;         /* QUANTA_FILE_* */
