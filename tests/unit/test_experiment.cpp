@@ -64,6 +64,7 @@ std::string describe(const Options &o)
 		text += fmt::format("channel {} {}->{} slots={} size={}\n", c.name, c.producer, c.consumer, c.slots, c.maxSize);
 	for (std::uint64_t s : o.shares)
 		text += fmt::format("share {}\n", s);
+	text += fmt::format("quota={},{}\n", o.fileQuotaFiles, o.fileQuotaBytes);
 	text += fmt::format("filesDir={} maxSize={} unknown={} prefix={} policy={} quantum={} duration={} stdin={} "
 			    "seed={} report={} stats={} trace={} csv={} level={} plot={} explain={} status={}\n",
 			    o.filesDir, o.fileMaxSize, static_cast<int>(o.unknownPorts), o.prefixOutput,
@@ -322,6 +323,7 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 		{ "--file", { { "-f", (scratch.dir / "experiments/x.txt").string() }, "files = [\"x.txt\"]" } },
 		{ "--files-dir", { { "--files-dir", "out" }, "files_dir = \"out\"" } },
 		{ "--file-max-size", { { "--file-max-size", "1M" }, "file_max_size = \"1M\"" } },
+		{ "--file-quota", { { "--file-quota", "10,1M" }, "file_quota = \"10,1M\"" } },
 		{ "--mode", { { "--mode", "real" }, "mode = \"real\"" } },
 		{ "--load", { { "--load", "0x7c00" }, "load = \"0x7c00\"" } },
 		{ "--entry", { { "--entry", "16" }, "entry = 16" } },
