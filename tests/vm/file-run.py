@@ -15,6 +15,12 @@ keys (file-cases.toml uses them):
   "out.local1" = { size = 100 }    exists with this size in bytes
   "x.local2" = false               does not exist (not even as a dangling symlink)
 
+  tmpfs = { dir = "full", size = "64k" }
+                                   mount a tmpfs of this size at @WORK@/DIR
+                                   before the fixtures are made (a full disk;
+                                   needs root, as in the KVM sandbox), and
+                                   unmount it after the checks
+
   cwd = "@WORK@"                   run quanta in @WORK@ (for relative -f paths,
                                    as the assignments' users give them); the
                                    --quanta and --guests paths are made
@@ -32,17 +38,20 @@ are, and this file would go.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (tests/vm/run.py)
 
-FILE_KEYS = {"files", "expect_files", "cwd"}
+FILE_KEYS = {"files", "expect_files", "cwd", "tmpfs"}
 # case name -> (fixtures, expectations)
 extras: dict[str, tuple[dict, dict]] = {}
 # cases run in their @WORK@
 in_work: set[str] = set()
+# case name -> (directory under @WORK@, size) of its tmpfs
+tmpfs: dict[str, tuple[str, str]] = {}
 
 
 def check_name(name, where: str) -> str:
@@ -101,6 +110,12 @@ def make_case(d: dict, where: str):
         if d["cwd"] != "@WORK@":
             raise run.CaseError(f"{case.name}: cwd may only be \"@WORK@\"")
         in_work.add(case.name)
+    if "tmpfs" in d:
+        t = d["tmpfs"]
+        if not isinstance(t, dict) or set(t) != {"dir", "size"} or \
+                not all(isinstance(v, str) for v in t.values()):
+            raise run.CaseError(f"{case.name}: tmpfs must be {{ dir = \"NAME\", size = \"64k\" }}")
+        tmpfs[case.name] = (check_name(t["dir"], f"{case.name}: tmpfs"), t["size"])
     return case
 
 
@@ -111,6 +126,24 @@ run.make_case = make_case
 _current = threading.local()
 _run_process = run.run_process
 _run_case = run.run_case
+
+
+def mount_tmpfs(work: str, name: str) -> str | None:
+    if name not in tmpfs:
+        return None
+    sub, size = tmpfs[name]
+    path = os.path.join(work, sub)
+    os.makedirs(path, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"cannot mount a tmpfs at {path} (needs root): {done.stderr.strip()}"
+    return None
+
+
+def unmount_tmpfs(work: str, name: str) -> None:
+    if name in tmpfs:
+        subprocess.run(["umount", os.path.join(work, tmpfs[name][0])], capture_output=True)
 
 
 def make_fixtures(work: str, files: dict) -> str | None:
@@ -131,7 +164,7 @@ def make_fixtures(work: str, files: dict) -> str | None:
 def run_process(argv, case):
     work = getattr(_current, "work", None)
     if work is not None:
-        why = make_fixtures(work, extras.get(case.name, ({}, {}))[0])
+        why = mount_tmpfs(work, case.name) or make_fixtures(work, extras.get(case.name, ({}, {}))[0])
         if why:
             res = run.RunResult()
             res.error = why
@@ -180,8 +213,10 @@ def run_case(case, quanta, guests, workroot, measured=None):
     finally:
         _current.work = None
     if msg.startswith(": not run") or msg.startswith(": cannot"):
+        unmount_tmpfs(work, case.name)
         return ok, msg
     problems = check_files(work, extras.get(case.name, ({}, {}))[1])
+    unmount_tmpfs(work, case.name)
     if not problems:
         return ok, msg
     files_msg = "; ".join(problems)

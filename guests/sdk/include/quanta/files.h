@@ -225,6 +225,10 @@ static inline const char *q_file_strerror(int32_t ret)
         return "ENAMETOOLONG";
     case QUANTA_ENOSYS:
         return "ENOSYS";
+    case QUANTA_ENOSPC:
+        return "ENOSPC";
+    case QUANTA_EDQUOT:
+        return "EDQUOT";
     default:
         return ret > 0 ? "count" : "error";
     }
