@@ -105,8 +105,16 @@ private:
 				fail(node, "'channel' must be an array of tables: [[channel]]");
 			for (const toml::node &table : *list)
 				channel(*table.as_table());
-		} else {
+		} else if (isOptionKey(key)) {
 			applyTomlKey(settings_, key, node, path_, dir_);
+		} else {
+			std::vector<std::string> keys{ "description", "vm", "channel" };
+			for (const OptionDef &def : optionTable())
+				if (def.key && std::string_view(def.key).find('.') == std::string_view::npos)
+					keys.push_back(def.key);
+			std::string suggestion = closestName(key, keys);
+			fail(node, suggestion.empty() ? fmt::format("unknown key '{}'", key)
+						      : fmt::format("unknown key '{}'; did you mean '{}'?", key, suggestion));
 		}
 	}
 
@@ -131,7 +139,10 @@ private:
 				if (!vm.mode)
 					given.fail(fmt::format("'{}' is not a CPU mode (real, protected, paged or long)", text));
 			} else {
-				fail(node, fmt::format("unknown key 'vm.{}'", key));
+				std::string suggestion = closestName(key, { "image", "name", "share", "mode" });
+				fail(node, suggestion.empty()
+						   ? fmt::format("unknown key 'vm.{}'", key)
+						   : fmt::format("unknown key 'vm.{}'; did you mean 'vm.{}'?", key, suggestion));
 			}
 		}
 		if (vm.image.empty())

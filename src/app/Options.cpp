@@ -191,6 +191,7 @@ std::vector<OptionDef> makeTable()
 			  if (!bytes)
 				  v.fail(fmt::format("'{}' is not a size (e.g. 2, 64M, 1G; a bare number is MiB)", text));
 			  s.memoryBytes = *bytes;
+			  s.memoryWhere = v.where;
 		  },
 		  false, false, "SIZE" },
 		{ "--page", "-p", "page", K::Value, "4", "page size: 4 (4 KiB) or 2 (2 MiB)",
@@ -510,23 +511,32 @@ std::optional<std::uint64_t> parseMemorySize(const std::string &text)
 	return parseSizeWithUnit(text, 1ull << 20);
 }
 
-std::string closestOption(const std::string &given)
+std::string closestName(const std::string &given, const std::vector<std::string> &names)
 {
 	std::string best;
 	std::size_t bestDistance = 3; // further than this is a different word
-	for (const OptionDef &def : optionTable()) {
-		std::size_t distance = editDistance(given, def.longName);
+	for (const std::string &name : names) {
+		std::size_t distance = editDistance(given, name);
 		if (distance < bestDistance) {
 			bestDistance = distance;
-			best = def.longName;
+			best = name;
 		}
 	}
-	for (const char *builtin : { "--help", "--version" })
-		if (editDistance(given, builtin) < bestDistance) {
-			bestDistance = editDistance(given, builtin);
-			best = builtin;
-		}
 	return best;
+}
+
+std::string closestOption(const std::string &given)
+{
+	std::vector<std::string> names{ "--help", "--version" };
+	for (const OptionDef &def : optionTable())
+		names.push_back(def.longName);
+	return closestName(given, names);
+}
+
+bool isOptionKey(const std::string &key)
+{
+	return std::any_of(optionTable().begin(), optionTable().end(),
+			   [&](const OptionDef &def) { return def.key && key == def.key; });
 }
 
 Options resolve(const Settings &settings, std::vector<std::string> *warnings)
@@ -596,7 +606,7 @@ Options resolve(const Settings &settings, std::vector<std::string> *warnings)
 		guest.flatLoad = settings.flatLoad;
 		guest.flatEntry = settings.flatEntry;
 		guest.csBase = settings.csBase;
-		checkMemorySize(guest.memoryBytes, guest.mode, guest.pageSize);
+		checkMemorySize(guest.memoryBytes, guest.mode, guest.pageSize, settings.memoryWhere);
 		options.guests.push_back(std::move(guest));
 	}
 	return options;

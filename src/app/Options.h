@@ -110,6 +110,7 @@ struct Settings {
 	Options options;
 	std::vector<std::string> images;
 	std::uint64_t memoryBytes = 2 << 20;
+	std::string memoryWhere;
 	PageSize pageSize = PageSize::Size4K;
 	std::uint64_t flatLoad = 0;
 	std::optional<std::uint64_t> flatEntry;
@@ -181,6 +182,9 @@ CommandLine parseCommandLine(const std::vector<std::string> &args, Settings sett
 
 // "--qauntum" -> "--quantum": the closest long option, or "" if none is close.
 std::string closestOption(const std::string &given);
+// The closest of names (at most two edits away), or "".
+std::string closestName(const std::string &given, const std::vector<std::string> &names);
+bool isOptionKey(const std::string &key);
 
 // One CPU share: a whole number from 1 to 1,000,000.
 std::uint64_t shareValue(const OptionValue &value);

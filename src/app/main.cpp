@@ -1,5 +1,7 @@
 #include <cstdio>
+#include <exception>
 #include <fmt/format.h>
+#include <new>
 
 #include "app/Experiment.h"
 #include "app/KvmCheck.h"
@@ -8,30 +10,58 @@
 #include "app/Run.h"
 #include "base/Error.h"
 
-int main(int argc, char **argv)
+namespace {
+
+using namespace quanta;
+
+int command(const std::vector<std::string> &args)
 {
-	using namespace quanta;
-	std::vector<std::string> args(argv, argv + argc);
 	// Two commands besides the plain `quanta [options]`: an experiment
 	// file, and drawing a trace without running anything.
-	std::string command = args.size() > 1 ? args[1] : "";
-	if (command == "plot")
+	std::string name = args.size() > 1 ? args[1] : "";
+	if (name == "plot")
 		return plotCommand(args);
-	CommandLine cli = command == "run" ? parseExperiment(args) : parseCommandLine(args);
+	CommandLine cli = name == "run" ? parseExperiment(args) : parseCommandLine(args);
 	if (!cli.options) {
 		std::fputs(cli.message.c_str(), cli.messageIsError ? stderr : stdout);
 		return cli.exitCode;
 	}
+	for (const std::string &warning : cli.warnings)
+		std::fprintf(stderr, "%s\n", warning.c_str());
+	return cli.options->kvmCheck ? checkKvm() : run(*cli.options);
+}
+
+// Printing in the error boundary must not throw again.
+void say(const char *prefix, const char *message) noexcept
+{
+	std::fputs(prefix, stderr);
+	std::fputs(message, stderr);
+	std::fputc('\n', stderr);
+}
+
+} // namespace
+
+// The one error boundary: every command runs inside it, so no exception
+// (bad_alloc included) ever escapes as an abort; each becomes one line and
+// the documented exit status.
+int main(int argc, char **argv)
+{
 	try {
-		return cli.options->kvmCheck ? checkKvm() : run(*cli.options);
+		return command(std::vector<std::string>(argv, argv + argc));
 	} catch (const UsageError &e) {
-		fmt::print(stderr, "quanta: {}\n", e.what());
+		say("quanta: ", e.what());
 		return kExitUsage;
 	} catch (const HostError &e) {
-		fmt::print(stderr, "quanta: {}\n", e.what());
+		say("quanta: ", e.what());
+		return kExitHost;
+	} catch (const std::bad_alloc &) {
+		say("quanta: ", "out of memory");
 		return kExitHost;
 	} catch (const std::exception &e) {
-		fmt::print(stderr, "quanta: internal error: {}\n", e.what());
+		say("quanta: internal error: ", e.what());
+		return kExitHost;
+	} catch (...) {
+		say("quanta: internal error: ", "unknown exception");
 		return kExitHost;
 	}
 }

@@ -151,20 +151,20 @@ std::string sizeText(std::uint64_t bytes)
 
 } // namespace
 
-void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize)
+void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize, const std::string &where)
 {
 	const bool large = pageSize == PageSize::Size2M;
 	const std::uint64_t page = large ? 2ull << 20 : 4096;
 	if (bytes < kMinMemoryBytes)
-		throw UsageError(fmt::format("-m {}: guest memory must be at least {}", sizeText(bytes),
+		throw UsageError(fmt::format("{}: {}: guest memory must be at least {}", where, sizeText(bytes),
 					     sizeText(kMinMemoryBytes)));
 	if (bytes % page)
-		throw UsageError(fmt::format("-m {}: not a whole number of {} pages{}", sizeText(bytes),
+		throw UsageError(fmt::format("{}: {}: not a whole number of {} pages{}", where, sizeText(bytes),
 					     large ? "2 MiB" : "4 KiB", large ? " (-p 2)" : ""));
 	if (!mode) {
 		if (bytes > memoryLimit(pageSize))
-			throw UsageError(fmt::format("-m {}: more than any mode can map with {} pages (at most {})",
-						     sizeText(bytes), large ? "2 MiB" : "4 KiB",
+			throw UsageError(fmt::format("{}: {}: more than any mode can map with {} pages (at most {})",
+						     where, sizeText(bytes), large ? "2 MiB" : "4 KiB",
 						     sizeText(memoryLimit(pageSize))));
 		return;
 	}
@@ -177,7 +177,7 @@ void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize 
 	std::string lift;
 	if (!large && memoryLimit(*mode, PageSize::Size2M) > limit)
 		lift = fmt::format("; -p 2 (2 MiB pages) maps up to {}", sizeText(memoryLimit(*mode, PageSize::Size2M)));
-	throw UsageError(fmt::format("-m {}: {} mode with {} pages maps at most {} ({}){}", sizeText(bytes),
+	throw UsageError(fmt::format("{}: {}: {} mode with {} pages maps at most {} ({}){}", where, sizeText(bytes),
 				     cpuModeName(*mode), large ? "2 MiB" : "4 KiB", sizeText(limit), why, lift));
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <linux/kvm.h>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "boot/Image.h"
@@ -55,9 +56,9 @@ inline constexpr std::uint64_t kMinMemoryBytes = 1 << 20;
 std::uint64_t memoryLimit(CpuMode mode, PageSize pageSize);
 // The largest size any mode accepts with this page size.
 std::uint64_t memoryLimit(PageSize pageSize);
-// Throws UsageError naming the limit and what would lift it. Without a
-// mode, only what holds for every mode is checked.
-void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize);
+// Throws UsageError ("WHERE: 64 MiB: ...") naming the limit and what would
+// lift it. Without a mode, only what holds for every mode is checked.
+void checkMemorySize(std::uint64_t bytes, std::optional<CpuMode> mode, PageSize pageSize, const std::string &where);
 
 struct BootState {
 	kvm_sregs sregs;

@@ -3,11 +3,13 @@
 #include <cerrno>
 #include <cstring>
 #include <elf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
-#include <fstream>
-#include <iterator>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/Error.h"
+#include "base/UniqueFd.h"
 
 namespace quanta {
 
@@ -92,12 +94,37 @@ const char *imageFormatName(ImageFormat format)
 
 ImageFile ImageFile::read(const std::string &path)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
+	// O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+	// below like every file that is not regular.
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+	if (fd.get() < 0)
 		throw UsageError(fmt::format("cannot read image {}: {}", path, std::strerror(errno)));
-	std::vector<std::uint8_t> bytes{ std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>() };
-	if (in.bad())
-		throw UsageError(fmt::format("cannot read image {}: read error", path));
+	struct stat st {};
+	if (::fstat(fd.get(), &st) != 0)
+		throw UsageError(fmt::format("cannot read image {}: {}", path, std::strerror(errno)));
+	if (S_ISDIR(st.st_mode))
+		throw UsageError(fmt::format("image {} is a directory, not an image file", path));
+	if (!S_ISREG(st.st_mode))
+		throw UsageError(fmt::format("image {} is not a regular file (a device, FIFO or socket)", path));
+	if (static_cast<std::uint64_t>(st.st_size) > kMaxImageBytes)
+		throw UsageError(fmt::format("image {} is larger than {} MiB", path, kMaxImageBytes >> 20));
+
+	// Read to the end, not st_size: files in /proc say 0. Stop past the
+	// limit whatever the file claims.
+	std::vector<std::uint8_t> bytes;
+	std::vector<std::uint8_t> chunk(1 << 16);
+	for (;;) {
+		ssize_t n = ::read(fd.get(), chunk.data(), chunk.size());
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			throw UsageError(fmt::format("cannot read image {}: {}", path, std::strerror(errno)));
+		if (n == 0)
+			break;
+		if (bytes.size() + static_cast<std::size_t>(n) > kMaxImageBytes)
+			throw UsageError(fmt::format("image {} is larger than {} MiB", path, kMaxImageBytes >> 20));
+		bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+	}
 	return fromBytes(path, std::move(bytes));
 }
 

@@ -20,12 +20,17 @@ enum class ImageFormat {
 
 const char *imageFormatName(ImageFormat format);
 
+// Images are regular files of at most this size (no guest memory could
+// hold more; and /dev/zero must not be read until memory runs out).
+inline constexpr std::uint64_t kMaxImageBytes = 1ull << 30;
+
 struct ImageFile {
 	std::string path;
 	std::vector<std::uint8_t> bytes;
 	ImageFormat format;
 
-	// Reads the whole file; throws UsageError if it cannot be read or is empty.
+	// Reads the whole file; throws UsageError if it cannot be read, is not a
+	// regular file, is larger than kMaxImageBytes or is empty.
 	static ImageFile read(const std::string &path);
 	static ImageFile fromBytes(std::string name, std::vector<std::uint8_t> bytes);
 };

@@ -22,7 +22,7 @@ PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image)
 	BootParams &boot = guest.boot;
 	boot.mode = config.mode.value_or(defaultCpuMode(image.format));
 	boot.pageSize = config.pageSize;
-	checkMemorySize(config.memoryBytes, boot.mode, boot.pageSize);
+	checkMemorySize(config.memoryBytes, boot.mode, boot.pageSize, "--memory");
 	if (boot.mode == CpuMode::Long && image.format == ImageFormat::Elf32)
 		throw UsageError(fmt::format("{}: ELF32 image cannot start in long mode (use --mode protected or paged)",
 					     image.path));

@@ -110,3 +110,25 @@ TEST_CASE("mode names round trip")
 	CHECK(defaultCpuMode(ImageFormat::Elf32) == CpuMode::Protected);
 	CHECK(defaultCpuMode(ImageFormat::Flat) == CpuMode::Long);
 }
+
+TEST_CASE("memory limits by mode and page size")
+{
+	CHECK(memoryLimit(CpuMode::Long, PageSize::Size4K) == 18ull << 20);
+	CHECK(memoryLimit(CpuMode::Long, PageSize::Size2M) == 10ull << 30);
+	CHECK(memoryLimit(CpuMode::Paged, PageSize::Size4K) == 44ull << 20);
+	CHECK(memoryLimit(CpuMode::Paged, PageSize::Size2M) == 4ull << 30);
+	CHECK(memoryLimit(CpuMode::Real, PageSize::Size4K) == 4ull << 30);
+	CHECK(memoryLimit(CpuMode::Protected, PageSize::Size2M) == 4ull << 30);
+	CHECK(memoryLimit(PageSize::Size4K) == 4ull << 30);
+	CHECK(memoryLimit(PageSize::Size2M) == 10ull << 30);
+	for (std::uint64_t mib : { 2, 4, 8 })
+		for (CpuMode mode : { CpuMode::Real, CpuMode::Protected, CpuMode::Paged, CpuMode::Long })
+			for (PageSize size : { PageSize::Size4K, PageSize::Size2M })
+				CHECK_NOTHROW(checkMemorySize(mib << 20, mode, size, "-m"));
+	CHECK_THROWS_WITH_AS(checkMemorySize(19ull << 20, CpuMode::Long, PageSize::Size4K, "-m"),
+			     "-m: 19 MiB: long mode with 4 KiB pages maps at most 18 MiB (its page tables fit in 48 "
+			     "KiB); -p 2 (2 MiB pages) maps up to 10 GiB",
+			     UsageError);
+	CHECK_THROWS_AS(checkMemorySize(12ull << 30, std::nullopt, PageSize::Size2M, "-m"), UsageError);
+	CHECK_NOTHROW(checkMemorySize(1ull << 30, std::nullopt, PageSize::Size4K, "-m"));
+}

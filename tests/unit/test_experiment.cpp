@@ -261,7 +261,8 @@ TEST_CASE("mistakes in an experiment file: one line, exit 2, with the line numbe
 		CHECK(cli.message.find('\n') == cli.message.size() - 1);
 		return cli.message;
 	};
-	std::string message = fails("policy = \"frac\"\nqauntum = \"10ms\"\n[[vm]]\nimage = \"a\"\n", "unknown key 'qauntum'");
+	std::string message = fails("policy = \"frac\"\nqauntum = \"10ms\"\n[[vm]]\nimage = \"a\"\n",
+				    "unknown key 'qauntum'; did you mean 'quantum'?");
 	CHECK(message.find("bad.toml:2:") != std::string::npos);
 	fails("[[vm]]\nimage = \"a\"\nshares = 70\n", "unknown key 'vm.shares'");
 	fails("[[vm]]\nname = \"a\"\n", "[[vm]] without an image");
@@ -274,9 +275,30 @@ TEST_CASE("mistakes in an experiment file: one line, exit 2, with the line numbe
 	fails("[[vm]]\nimage = \"a\"\n[[vm]]\nimage = \"b\"\n[[channel]]\nfrom = \"a\"\nto = \"Trinity\"\n",
 	      "no VM named 'Trinity'");
 
+	// A value's mistake names the file and line, not the --option.
+	CHECK(fails("policy = \"rr\"\nquantum = \"0ms\"\n[[vm]]\nimage = \"a\"\n", "quantum") ==
+	      fmt::format("quanta: {}:2: quantum: '0ms' must be positive\n", (scratch.dir / "experiments/bad.toml").string()));
+	fails("memory = 4.5\n[[vm]]\nimage = \"a\"\n",
+	      "bad.toml:1: memory must be a size such as \"64M\" or a whole number of MiB, not a number with a fraction "
+	      "(4.5)");
+	fails("memory = \"64M\"\nmode = \"long\"\n[[vm]]\nimage = \"a\"\n",
+	      "bad.toml:1: memory: 64 MiB: long mode with 4 KiB pages maps at most 18 MiB");
+	fails("seed = -1\n[[vm]]\nimage = \"a\"\n", "bad.toml:1: seed must be a whole number, not a number (-1)");
+	fails("files = [1, 2]\n[[vm]]\nimage = \"a\"\n", "bad.toml:1: files must be a list of file names, not");
+	fails("[[vm]]\nimage = \"a\"\nshare = 0\n", "bad.toml:3: vm.share: '0' is not a positive whole number");
+	fails("[[vm]]\nimage = \"a\"\nmode = \"unreal\"\n", "bad.toml:3: vm.mode: 'unreal' is not a CPU mode");
+	fails("[[vm]]\nimage = 5\n", "bad.toml:2: vm.image must be a file name, not a number (5)");
+
 	CommandLine missing = runFile((scratch.dir / "nope.toml").string());
 	CHECK(missing.exitCode == 2);
 	CHECK_FALSE(missing.options);
+	CHECK(missing.message == fmt::format("quanta: {}: no such file\n", (scratch.dir / "nope.toml").string()));
+	CommandLine directory = runFile(scratch.dir.string());
+	CHECK(directory.exitCode == 2);
+	CHECK(directory.message == fmt::format("quanta: {}: is a directory, not an experiment file\n", scratch.dir.string()));
+	CommandLine device = runFile("/dev/zero");
+	CHECK(device.exitCode == 2);
+	CHECK(device.message == "quanta: /dev/zero: not a regular file\n");
 	CommandLine none = parseExperiment({ "quanta", "run" });
 	CHECK(none.exitCode == 2);
 	CommandLine help = parseExperiment({ "quanta", "run", "--help" });

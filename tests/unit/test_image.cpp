@@ -1,6 +1,11 @@
 #include <cstring>
 #include <doctest/doctest.h>
 #include <elf.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "base/Error.h"
@@ -109,4 +114,44 @@ TEST_CASE("malformed ELF files are rejected with a usage error")
 	auto wrongMachine = good;
 	wrongMachine[offsetof(Elf64_Ehdr, e_machine)] = EM_ARM;
 	CHECK_THROWS_AS(loadImage(ImageFile::fromBytes("m", wrongMachine), memory, { 0, {}, 0x100000 }), UsageError);
+}
+
+TEST_CASE("images are regular files of bounded size: anything else is a usage error")
+{
+	auto message = [](const std::string &path) {
+		try {
+			ImageFile::read(path);
+		} catch (const UsageError &e) {
+			return std::string(e.what());
+		}
+		return std::string("no error");
+	};
+	namespace fs = std::filesystem;
+	fs::path dir = fs::temp_directory_path() / fmt::format("quanta-image-{}", ::getpid());
+	fs::create_directories(dir);
+
+	CHECK(message("/") == "image / is a directory, not an image file");
+	CHECK(message(dir.string()) == fmt::format("image {} is a directory, not an image file", dir.string()));
+	CHECK(message("/dev/zero") == "image /dev/zero is not a regular file (a device, FIFO or socket)");
+	std::string fifo = (dir / "fifo").string();
+	REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+	CHECK(message(fifo) == fmt::format("image {} is not a regular file (a device, FIFO or socket)", fifo));
+	// A regular file in /proc that cannot be read from offset 0.
+	CHECK(message("/proc/self/mem").rfind("cannot read image /proc/self/mem: ", 0) == 0);
+	CHECK(message((dir / "none").string()) ==
+	      fmt::format("cannot read image {}: No such file or directory", (dir / "none").string()));
+	// Sparse: a 1 GiB + 1 byte file takes no disk.
+	std::string huge = (dir / "huge.bin").string();
+	{
+		std::ofstream(huge).put('x');
+	}
+	fs::resize_file(huge, kMaxImageBytes + 1);
+	CHECK(message(huge) == fmt::format("image {} is larger than 1024 MiB", huge));
+	std::string empty = (dir / "empty.bin").string();
+	std::ofstream(empty).close();
+	CHECK(message(empty) == fmt::format("image {} is empty", empty));
+	std::string good = (dir / "good.bin").string();
+	std::ofstream(good) << "\xf4";
+	CHECK(ImageFile::read(good).bytes.size() == 1);
+	fs::remove_all(dir);
 }

@@ -1,6 +1,8 @@
 #include <cstdint>
 #include <doctest/doctest.h>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "base/Error.h"
 #include "memory/GuestMemory.h"
@@ -63,6 +65,20 @@ std::optional<std::uint64_t> walkPae(const GuestMemory &m, std::uint64_t cr3, st
 		return std::nullopt;
 	return (pde & 0x000fffffffe00000ull) | (va & 0x1fffff);
 }
+
+constexpr const char *kPagingHashes =
+	"11852480544052075237\n"
+	"5379622667445651890\n"
+	"9457156588330110133\n"
+	"6311170072959485748\n"
+	"8570182971741370469\n"
+	"6272192079809545461\n"
+	"15226873184997575317\n"
+	"1624171284559575251\n"
+	"16985537013286892853\n"
+	"6444077078381707893\n"
+	"18153716697208243925\n"
+	"7560815138777332563\n";
 
 } // namespace
 
@@ -138,4 +154,70 @@ TEST_CASE("impossible combinations and overflowing areas are refused")
 	CHECK_THROWS_AS(buildIdentityPaging(memory, PagingKind::Long4Level, PageSize::Size2M, memory.size(),
 					    gpa(memory.size() - 0x1000), 0x10000),
 			UsageError);
+}
+
+TEST_CASE("identityMapLimit is exactly what the builder maps in the reserved area")
+{
+	struct Case {
+		PagingKind kind;
+		PageSize size;
+		std::uint64_t limit;
+	};
+	for (Case c : { Case{ PagingKind::Long4Level, PageSize::Size4K, 18ull << 20 },
+			Case{ PagingKind::Long4Level, PageSize::Size2M, 10ull << 30 },
+			Case{ PagingKind::Legacy32, PageSize::Size4K, 44ull << 20 },
+			Case{ PagingKind::Pae, PageSize::Size2M, 4ull << 30 } }) {
+		CAPTURE(static_cast<int>(c.kind));
+		CAPTURE(static_cast<int>(c.size));
+		CHECK(identityMapLimit(c.kind, c.size, QUANTA_RESERVED_PAGING_SIZE) == c.limit);
+		// Guest memory is mapped lazily, so even 10 GiB costs only the
+		// pages the tables touch.
+		std::uint64_t step = c.size == PageSize::Size2M ? 2ull << 20 : 4096;
+		GuestMemory memory(c.limit + step);
+		MemoryLayout layout{ c.limit };
+		PagingResult r = buildIdentityPaging(memory, c.kind, c.size, c.limit, layout.pagingBase(),
+						     QUANTA_RESERVED_PAGING_SIZE);
+		CHECK(r.bytesUsed <= QUANTA_RESERVED_PAGING_SIZE);
+		for (std::uint64_t va : { std::uint64_t{ 0x1234 }, c.limit / 2 + 0x123, c.limit - 1 }) {
+			CAPTURE(va);
+			if (c.kind == PagingKind::Long4Level)
+				CHECK(walkLong(memory, r.cr3, va) == va);
+			else if (c.kind == PagingKind::Legacy32)
+				CHECK(walkLegacy32(memory, r.cr3, static_cast<std::uint32_t>(va)) == va);
+			else
+				CHECK(walkPae(memory, r.cr3, static_cast<std::uint32_t>(va)) == va);
+		}
+		if (c.kind == PagingKind::Long4Level)
+			CHECK_FALSE(walkLong(memory, r.cr3, c.limit));
+		// One page more does not fit.
+		CHECK_THROWS_AS(buildIdentityPaging(memory, c.kind, c.size, c.limit + step, layout.pagingBase(),
+						    QUANTA_RESERVED_PAGING_SIZE),
+				UsageError);
+	}
+}
+
+// The tables for the sizes quanta always had (2, 4 and 8 MiB) are the same
+// bytes as before larger sizes were added (FNV-1a of the paging area,
+// recorded from the builder at 697785b).
+TEST_CASE("page tables for 2, 4 and 8 MiB are unchanged")
+{
+	auto fnv = [](const GuestMemory &memory, GuestPhysAddr base) {
+		std::uint64_t hash = 0xcbf29ce484222325ull;
+		for (std::uint64_t i = 0; i < QUANTA_RESERVED_PAGING_SIZE; ++i)
+			hash = (hash ^ memory.load<std::uint8_t>(gpa(raw(base) + i)).value_or(0)) * 0x100000001b3ull;
+		return hash;
+	};
+	std::string text;
+	for (std::uint64_t mib : { 2, 4, 8 })
+		for (auto [kind, size] : { std::pair{ PagingKind::Long4Level, PageSize::Size4K },
+					   std::pair{ PagingKind::Long4Level, PageSize::Size2M },
+					   std::pair{ PagingKind::Legacy32, PageSize::Size4K },
+					   std::pair{ PagingKind::Pae, PageSize::Size2M } }) {
+			GuestMemory memory(mib << 20);
+			MemoryLayout layout{ memory.size() };
+			PagingResult r = buildIdentityPaging(memory, kind, size, memory.size(), layout.pagingBase(),
+							     QUANTA_RESERVED_PAGING_SIZE);
+			text += std::to_string(fnv(memory, layout.pagingBase()) ^ r.cr3 ^ r.bytesUsed) + "\n";
+		}
+	CHECK(text == kPagingHashes);
 }
