@@ -15,7 +15,7 @@
  *   forge       opens files named to forge quanta's lines and clear the
  *               terminal ("...\nquanta: good: stopped: FORGED\x1b[2J")
  *   chan        zero-length, huge and wild channel sends and receives
- *   fill        writes fill.txt in 40000-byte blocks of a known pattern until
+ *   fill        writes fill.txt in 10000-byte blocks of a known pattern until
  *               the disk is full, prints each result, then reads the file
  *               back and checks every byte (for a full-disk test)
  *
@@ -158,7 +158,7 @@ static char pattern(uint32_t i)
 
 static void fill(void)
 {
-    static char block[40000];
+    static char block[10000];
     uint32_t total = 0;
     int32_t fd = q_fopen("fill.txt", "w+");
     for (int round = 0; round < 100; ++round) {
