@@ -82,7 +82,8 @@ def run_quanta(args, quanta, json_path, timeout):
 
 def summarize_sched(report, status, elapsed):
     vms = report["vms"]
-    errs = [abs(vm["error_pp"]) for vm in vms]
+    # error_pp is null for VMs left out of the fairness figures.
+    errs = [abs(vm["error_pp"]) for vm in vms if vm["error_pp"] is not None] or [float("nan")]
     q = report["quantum_ns"]
     kick = report["kick_latency"]
     switch = report["switch_latency"]
@@ -97,15 +98,15 @@ def summarize_sched(report, status, elapsed):
         # The lag target: one quantum plus the (measured) kick latency.
         "lag_target_quanta": 1.0 + kick["max_ns"] / q if q else None,
         "overhead_pct": report["overhead_pct"],
-        "jain": report["jain"],
+        "jain": report["jain_index"],
         "kick_latency_ns": {k: kick[k] for k in ("count", "p50_ns", "p99_ns", "max_ns")},
         "switch_latency_ns": {k: switch[k] for k in ("count", "p50_ns", "p99_ns", "max_ns")},
         "vms": [
             {
                 "name": vm["name"],
                 "weight": vm["weight"],
-                "target_share": vm["target_share"],
-                "achieved_share": vm["achieved_share"],
+                "target_share": vm["target_share_frac"],
+                "achieved_share": vm["achieved_share_frac"],
                 "error_pp": vm["error_pp"],
                 "slices": vm["slices"],
                 "max_lag_quanta": vm["max_lag_quanta"],

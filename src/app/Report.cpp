@@ -49,7 +49,52 @@ nlohmann::json channelsJson(const RunReport &r)
 	return list;
 }
 
+constexpr const char *kFairnessAll = "all VMs, the whole run";
+
+bool stoppedByItself(VmStatus status)
+{
+	return status == VmStatus::Halted || status == VmStatus::Failed || status == VmStatus::Faulted;
+}
+
 } // namespace
+
+std::vector<std::string> fairnessExclusions(RunReport &report, const RunRecord &record,
+					    const sched::Scheduler &scheduler, const std::vector<std::string> &names)
+{
+	const std::size_t n = record.vms.size();
+	std::vector<std::string> excluded(n);
+	if (n < 2)
+		return excluded;
+	const double quantum = static_cast<double>(scheduler.quantum());
+	const double wall = static_cast<double>(record.wallNs);
+	if (scheduler.policy() != sched::Policy::Io && wall < kMinWindowQuanta * quantum) {
+		std::string why = fmt::format("the run lasted {:.1f} quanta; shares need at least {:.0f}",
+					      wall / quantum, kMinWindowQuanta);
+		report.warnings.push_back({ "short_run", why + ": fairness figures left out" });
+		excluded.assign(n, why);
+		return excluded;
+	}
+	// A VM's life: running, waiting or parked until it stopped.
+	std::vector<Nanos> life(n);
+	Nanos longest = 0;
+	for (std::size_t i = 0; i < n; ++i) {
+		const sched::VmStats &s = record.vms[i].sched;
+		life[i] = s.wallNs + s.waitingNs + s.parkedNs;
+		longest = std::max(longest, life[i]);
+	}
+	for (std::size_t i = 0; i < n; ++i) {
+		const RunRecord::Vm &vm = record.vms[i];
+		if (!stoppedByItself(vm.status) ||
+		    static_cast<double>(life[i]) >= kHaltedEarlyLifeFrac * static_cast<double>(longest))
+			continue;
+		excluded[i] = fmt::format("{} after {:.1f} ms of a {:.1f} ms run", vmStatusName(vm.status),
+					  ms(life[i]), ms(longest));
+		report.warnings.push_back({ "halted_early", fmt::format("VM {} {}: its share is left out of the "
+									"fairness figures (the rest are compared among themselves)",
+									names[i], excluded[i]) });
+	}
+	return excluded;
+}
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
 		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels)
@@ -75,9 +120,44 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		ran.push_back(record.vms[i].sched.ranNs);
 		weights.push_back(scheduler.weight(i));
 	}
-	std::vector<double> target = sched::targetShares(scheduler.policy(), weights);
-	sched::FairnessReport fairness = sched::fairnessReport(ran, target);
-	report.jain = fairness.jain;
+	std::vector<std::string> names;
+	for (const auto &machine : machines)
+		names.push_back(machine->name());
+	std::vector<std::string> excluded = fairnessExclusions(report, record, scheduler, names);
+	std::vector<double> targetAll = sched::targetShares(scheduler.policy(), weights);
+	std::vector<double> achievedAll = sched::achievedShares(ran);
+	// Fairness over the VMs that count: targets and shares among them.
+	std::vector<std::size_t> included;
+	std::vector<Nanos> includedRan;
+	std::vector<std::uint64_t> includedWeights;
+	for (std::size_t i = 0; i < machines.size(); ++i) {
+		if (excluded[i].empty()) {
+			included.push_back(i);
+			includedRan.push_back(ran[i]);
+			includedWeights.push_back(weights[i]);
+		}
+	}
+	std::vector<sched::ShareRow> rows(machines.size());
+	for (std::size_t i = 0; i < machines.size(); ++i)
+		rows[i] = { achievedAll[i], targetAll[i], 0.0 };
+	if (!included.empty() && (included.size() >= 2 || machines.size() == 1)) {
+		sched::FairnessReport fairness = sched::fairnessReport(
+			includedRan, sched::targetShares(scheduler.policy(), includedWeights));
+		for (std::size_t k = 0; k < included.size(); ++k)
+			rows[included[k]] = fairness.rows[k];
+		report.jain = fairness.jain;
+		report.fairnessNote = included.size() == machines.size()
+					      ? kFairnessAll
+					      : fmt::format("{} of {} VMs (shares among them; the others are left out)",
+							    included.size(), machines.size());
+	} else {
+		// Nothing left to compare: every VM is left out.
+		const std::string lone = "fewer than two VMs ran through the run";
+		for (std::string &why : excluded)
+			if (why.empty())
+				why = lone;
+		report.fairnessNote = "left out: " + (included.empty() ? excluded.front() : lone);
+	}
 
 	for (std::size_t i = 0; i < machines.size(); ++i) {
 		const RunRecord::Vm &vm = record.vms[i];
@@ -87,9 +167,10 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		row.status = vmStatusName(vm.status);
 		row.diagnosis = vm.diagnosis;
 		row.weight = weights[i];
-		row.targetShare = fairness.rows[i].target;
-		row.achievedShare = fairness.rows[i].achieved;
-		row.errorPp = fairness.rows[i].errorPp;
+		row.targetShare = rows[i].target;
+		row.achievedShare = rows[i].achieved;
+		row.errorPp = rows[i].errorPp;
+		row.fairnessExcluded = excluded[i];
 		row.ranNs = vm.sched.ranNs;
 		row.waitingNs = vm.sched.waitingNs;
 		row.parkedNs = vm.sched.parkedNs;
@@ -108,6 +189,15 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 	report.overheadPct = busy > 0 ? 100.0 * static_cast<double>(report.overheadNs) / static_cast<double>(busy) : 0.0;
 	report.kickLatency = sched::summarizeLatency(record.kickLatencyNs);
 	report.switchLatency = sched::summarizeLatency(record.switchLatencyNs);
+	if (report.kickLatency.count &&
+	    static_cast<double>(report.kickLatency.p99) > kKickP99MaxQuantumFrac * static_cast<double>(report.quantumNs))
+		report.warnings.push_back(
+			{ "kick_latency",
+			  fmt::format("kick latency p99 {:.1f} us is {:.0f}% of the {:.3g} ms quantum (over {:.0f}%): "
+				      "slices end late, so shares at this quantum are noisy",
+				      us(report.kickLatency.p99),
+				      100.0 * static_cast<double>(report.kickLatency.p99) / static_cast<double>(report.quantumNs),
+				      ms(report.quantumNs), 100 * kKickP99MaxQuantumFrac) });
 	return report;
 }
 
@@ -126,8 +216,9 @@ std::string formatReportTable(const RunReport &r)
 			   "status", "target", "achieved", "err(pp)", "run(ms)", "slices", "wait(ms)",
 			   "parked(ms)", "lag(q)", "work");
 	for (const VmReport &vm : r.vms) {
-		out += fmt::format("{:<{}} {:>8} {:>6.1f}% {:>7.2f}% {:>+8.2f} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
-				   vm.name, nameWidth, vm.status, vm.targetShare * 100, vm.achievedShare * 100, vm.errorPp,
+		std::string error = vm.fairnessExcluded.empty() ? fmt::format("{:+.2f}", vm.errorPp) : "-";
+		out += fmt::format("{:<{}} {:>8} {:>6.1f}% {:>7.2f}% {:>8} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
+				   vm.name, nameWidth, vm.status, vm.targetShare * 100, vm.achievedShare * 100, error,
 				   ms(vm.ranNs), vm.slices, ms(vm.waitingNs), ms(vm.parkedNs), vm.maxLagQuanta,
 				   vm.workReported ? vm.workReported : vm.workWrites);
 	}
@@ -140,7 +231,13 @@ std::string formatReportTable(const RunReport &r)
 		out += "run ended in a deadlock: every running VM waited on a channel\n";
 	out += fmt::format("guest {:.1f} ms, idle {:.1f} ms, hypervisor overhead {:.1f} ms ({:.2f}% of busy time)\n",
 			   ms(r.guestNs), ms(r.idleNs), ms(r.overheadNs), r.overheadPct);
-	out += fmt::format("Jain's fairness index {:.4f}, max lag {:.2f} quanta\n", r.jain, r.maxLagQuanta);
+	if (r.jain && r.fairnessNote == kFairnessAll)
+		out += fmt::format("Jain's fairness index {:.4f}, max lag {:.2f} quanta\n", *r.jain, r.maxLagQuanta);
+	else if (r.jain)
+		out += fmt::format("Jain's fairness index {:.4f} over {}, max lag {:.2f} quanta\n", *r.jain,
+				   r.fairnessNote, r.maxLagQuanta);
+	else
+		out += fmt::format("fairness {}; max lag {:.2f} quanta\n", r.fairnessNote, r.maxLagQuanta);
 	if (r.kickLatency.count)
 		out += fmt::format("kick latency (timer expiry to userspace): p50 {:.1f} us, p99 {:.1f} us, max {:.1f} us ({} kicks)\n",
 				   us(r.kickLatency.p50), us(r.kickLatency.p99), us(r.kickLatency.max),
@@ -148,10 +245,24 @@ std::string formatReportTable(const RunReport &r)
 	if (r.switchLatency.count)
 		out += fmt::format("switch latency (exit to next entry): p50 {:.1f} us, p99 {:.1f} us, max {:.1f} us\n",
 				   us(r.switchLatency.p50), us(r.switchLatency.p99), us(r.switchLatency.max));
+	for (const RunReport::Warning &w : r.warnings)
+		out += fmt::format("warning: {}\n", w.message);
 	return out;
 }
 
-std::string reportJson(const RunReport &r)
+void addNoiseWarnings(RunReport &report, const RunMetadata &meta)
+{
+	// Other processes were already using the CPUs when the run began.
+	double cpus = static_cast<double>(std::max(1L, meta.cpusOnline));
+	if (meta.loadBefore[0] >= kLoadedPerCpu * cpus)
+		report.warnings.push_back(
+			{ "loaded_host",
+			  fmt::format("host was loaded: load average {:.2f} before the run on {} CPUs (over {:.1f} "
+				      "per CPU); other processes compete for the CPU",
+				      meta.loadBefore[0], meta.cpusOnline, kLoadedPerCpu) });
+}
+
+std::string reportJson(const RunReport &r, const RunMetadata &meta)
 {
 	nlohmann::json vms = nlohmann::json::array();
 	for (const VmReport &vm : r.vms) {
@@ -163,9 +274,11 @@ std::string reportJson(const RunReport &r)
 			{ "status", vm.status },
 			{ "diagnosis", vm.diagnosis },
 			{ "weight", vm.weight },
-			{ "target_share", vm.targetShare },
-			{ "achieved_share", vm.achievedShare },
-			{ "error_pp", vm.errorPp },
+			{ "target_share_frac", vm.targetShare },
+			{ "achieved_share_frac", vm.achievedShare },
+			{ "error_pp", vm.fairnessExcluded.empty() ? nlohmann::json(vm.errorPp) : nlohmann::json(nullptr) },
+			{ "fairness_excluded",
+			  vm.fairnessExcluded.empty() ? nlohmann::json(nullptr) : nlohmann::json(vm.fairnessExcluded) },
 			{ "run_ns", vm.ranNs },
 			{ "waiting_ns", vm.waitingNs },
 			{ "parked_ns", vm.parkedNs },
@@ -188,7 +301,13 @@ std::string reportJson(const RunReport &r)
 			    { "by_port", ports } } },
 		});
 	}
+	nlohmann::json warnings = nlohmann::json::array();
+	for (const RunReport::Warning &w : r.warnings)
+		warnings.push_back({ { "code", w.code }, { "message", w.message } });
 	nlohmann::json doc = {
+		{ "schema_version", kSchemaVersion },
+		{ "kind", "report" },
+		{ "meta", metadataJson(meta) },
 		{ "policy", r.policy },
 		{ "quantum_ns", r.quantumNs },
 		{ "wall_ns", r.wallNs },
@@ -196,7 +315,8 @@ std::string reportJson(const RunReport &r)
 		{ "idle_ns", r.idleNs },
 		{ "overhead_ns", r.overheadNs },
 		{ "overhead_pct", r.overheadPct },
-		{ "jain", r.jain },
+		{ "jain_index", r.jain ? nlohmann::json(*r.jain) : nlohmann::json(nullptr) },
+		{ "fairness_note", r.fairnessNote },
 		{ "max_lag_quanta", r.maxLagQuanta },
 		{ "kick_latency", latencyJson(r.kickLatency) },
 		{ "switch_latency", latencyJson(r.switchLatency) },
@@ -204,6 +324,7 @@ std::string reportJson(const RunReport &r)
 		{ "duration_reached", r.durationReached },
 		{ "deadlock", r.deadlock },
 		{ "channels", channelsJson(r) },
+		{ "warnings", warnings },
 		{ "vms", vms },
 	};
 	return doc.dump(2) + "\n";

@@ -2,9 +2,11 @@
 // the scheduler's accounting), printed as a table and written as JSON.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/ReportMeta.h"
 #include "loop/RunLoop.h"
 #include "sched/Fairness.h"
 
@@ -18,6 +20,9 @@ struct VmReport {
 	double targetShare;
 	double achievedShare;
 	double errorPp;
+	// Why this VM is left out of the fairness figures (empty: included);
+	// its errorPp is then meaningless and not reported.
+	std::string fairnessExcluded;
 	Nanos ranNs;
 	Nanos waitingNs;
 	Nanos parkedNs;
@@ -37,7 +42,8 @@ struct RunReport {
 	Nanos idleNs;     // nothing runnable
 	Nanos overheadNs; // wall - guest - idle: the hypervisor's own time
 	double overheadPct;
-	double jain;
+	std::optional<double> jain; // none: fairness left out (see fairnessNote)
+	std::string fairnessNote;   // what the fairness figures cover and why
 	double maxLagQuanta;
 	sched::LatencySummary kickLatency;
 	sched::LatencySummary switchLatency;
@@ -51,12 +57,39 @@ struct RunReport {
 	};
 	std::vector<ChannelRow> channels;
 	std::vector<VmReport> vms;
+	// Reasons to distrust the figures: a code ("kick_latency",
+	// "slice_overrun", "short_run", "halted_early", "loaded_host") and a
+	// sentence for the reader.
+	struct Warning {
+		std::string code;
+		std::string message;
+	};
+	std::vector<Warning> warnings;
 };
+
+// Noise thresholds (see addNoiseWarnings).
+inline constexpr double kKickP99MaxQuantumFrac = 0.10; // kick latency p99 vs quantum
+inline constexpr double kMinWindowQuanta = 20;         // shares need this many quanta
+inline constexpr double kHaltedEarlyLifeFrac = 0.9;    // stopped before 90% of the run
+inline constexpr double kLoadedPerCpu = 0.5;           // load average before / online CPUs
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
 		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels);
 
+// Which VMs a fairness figure would misrepresent, with the reason (empty:
+// included), adding a warning to the report for each kind. A run shorter
+// than kMinWindowQuanta quanta leaves every VM out: one slice more or less
+// moves a share by more than 100 / kMinWindowQuanta percentage points. A
+// VM that stopped by itself well before the others had its share measured
+// over part of the run only. names: one per VM of the record.
+std::vector<std::string> fairnessExclusions(RunReport &report, const RunRecord &record,
+					    const sched::Scheduler &scheduler, const std::vector<std::string> &names);
+
+// Warnings that need the host's state (load average): after the run.
+void addNoiseWarnings(RunReport &report, const RunMetadata &meta);
+
 std::string formatReportTable(const RunReport &report);
-std::string reportJson(const RunReport &report);
+// The --stats-json document: schema_version, meta (ReportMeta.h), figures.
+std::string reportJson(const RunReport &report, const RunMetadata &meta);
 
 } // namespace quanta

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app/Report.h"
+#include "app/ReportMeta.h"
 #include "base/Error.h"
 #include "files/FileStore.h"
 #include "host/Console.h"
@@ -169,25 +170,30 @@ int run(const Options &options)
 	}
 	if (explain)
 		explain->runStarting();
+	RunMetadata meta = startMetadata(runSeed);
 	RunRecord record = executive.run();
+	finishMetadata(meta);
 	runLoop = nullptr;
 	console.setBeforeOutput({});
 	status.reset(); // erases the line before the report
 
 	RunReport report = buildReport(record, executive.scheduler(), machines, &channels);
+	addNoiseWarnings(report, meta);
 	bool showTable = options.report == Options::ReportMode::Always ||
 			 (options.report == Options::ReportMode::Auto &&
 			  (machines.size() > 1 || record.stopSignal || record.durationReached));
 	if (showTable)
 		std::fputs(formatReportTable(report).c_str(), stderr);
 	if (!options.statsJsonPath.empty())
-		writeJson(options.statsJsonPath, reportJson(report));
+		writeJson(options.statsJsonPath, reportJson(report, meta));
 	if (tracer) {
 		trace::TraceData &data = tracer->data();
 		data.policy = report.policy;
 		data.quantum = report.quantumNs;
 		data.origin = record.startNs;
 		data.wall = record.wallNs;
+		data.schemaVersion = kSchemaVersion;
+		data.metaJson = metadataJson(meta).dump();
 		for (const VmReport &vm : report.vms)
 			data.vms.push_back({ vm.name, vm.weight, vm.targetShare });
 		trace::writeTraceFiles(data, traceOutputs);

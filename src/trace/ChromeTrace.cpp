@@ -148,7 +148,7 @@ std::string chromeTraceJson(const TraceData &data)
 {
 	nlohmann::json vms = nlohmann::json::array();
 	for (const TraceVm &vm : data.vms)
-		vms.push_back({ { "name", vm.name }, { "weight", vm.weight }, { "target_share", vm.targetShare } });
+		vms.push_back({ { "name", vm.name }, { "weight", vm.weight }, { "target_share_frac", vm.targetShare } });
 	nlohmann::json meta = {
 		{ "policy", data.policy },
 		{ "quantum_ns", data.quantum },
@@ -157,6 +157,11 @@ std::string chromeTraceJson(const TraceData &data)
 		{ "dropped_exits", data.droppedExits },
 		{ "vms", vms },
 	};
+	if (!data.metaJson.empty()) {
+		meta["schema_version"] = data.schemaVersion;
+		meta["kind"] = "trace";
+		meta["meta"] = nlohmann::json::parse(data.metaJson);
+	}
 
 	std::string out;
 	out.reserve(256 + data.slices.size() * 200 + data.exits.size() * 130);
@@ -242,7 +247,8 @@ TraceData readChromeTrace(std::string_view text)
 			TraceVm info;
 			info.name = vm.at("name").get<std::string>();
 			info.weight = intField<std::uint64_t>(vm, "weight", 1);
-			info.targetShare = vm.value("target_share", 0.0);
+			// Traces before schema version 1 called it target_share.
+			info.targetShare = vm.value("target_share_frac", vm.value("target_share", 0.0));
 			data.vms.push_back(std::move(info));
 		}
 		for (const auto &event : *events) {

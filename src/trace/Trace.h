@@ -61,6 +61,10 @@ struct TraceData {
 	std::vector<SliceEvent> slices;
 	std::vector<ExitEvent> exits;
 	std::uint64_t droppedExits = 0; // exit events past kMaxExitEvents
+	// Run metadata written into the file (app/ReportMeta.h): a JSON
+	// object as text, passed through untouched; empty for none.
+	int schemaVersion = 0;
+	std::string metaJson;
 };
 
 // "io out 0x10", "hlt", "intr": the short name of an exit.

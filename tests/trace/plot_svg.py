@@ -38,8 +38,8 @@ def synthetic_trace():
         t += dur + 12_000
     meta = {"policy": "frac", "quantum_ns": QUANTUM, "wall_ns": t, "level": "slices",
             "dropped_exits": 0,
-            "vms": [{"name": "Neo", "weight": 70, "target_share": 0.7},
-                    {"name": "Morpheus", "weight": 30, "target_share": 0.3}]}
+            "vms": [{"name": "Neo", "weight": 70, "target_share_frac": 0.7},
+                    {"name": "Morpheus", "weight": 30, "target_share_frac": 0.3}]}
     return {"displayTimeUnit": "ms", "quanta": meta, "traceEvents": events}
 
 

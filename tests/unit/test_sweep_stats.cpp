@@ -46,9 +46,7 @@ TEST_SUITE("sweep-stats")
 			double t;
 		};
 		// t(0.975, df) to six decimals, as statistics tables print them.
-		const Row rows[] = { { 1, 12.706205 }, { 2, 4.302653 }, { 3, 3.182446 }, { 4, 2.776445 },
-				     { 5, 2.570582 }, { 9, 2.262157 }, { 19, 2.093024 }, { 29, 2.045230 },
-				     { 100, 1.983972 }, { 1e6, 1.959966 } };
+		const Row rows[] = { { 1, 12.706205 }, { 2, 4.302653 }, { 3, 3.182446 }, { 4, 2.776445 }, { 5, 2.570582 }, { 9, 2.262157 }, { 19, 2.093024 }, { 29, 2.045230 }, { 100, 1.983972 }, { 1e6, 1.959966 } };
 		for (const Row &row : rows) {
 			CAPTURE(row.df);
 			CHECK(studentTQuantile(0.975, row.df) == doctest::Approx(row.t).epsilon(1e-6));

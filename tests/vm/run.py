@@ -46,7 +46,7 @@ Further optional keys (for scheduler, signal and report tests):
                                    # parallel (timing-sensitive cases)
   [[case.expect_json]]             # checks on a JSON file the run wrote
   file = "stats.json"              # relative to @WORK@
-  path = "vms.0.achieved_share"    # dot-separated keys; list items by index
+  path = "vms.0.achieved_share_frac"    # dot-separated keys; list items by index
   approx = 0.70                    # |value - approx| <= tolerance (needs both)
   tolerance = 0.02
   min = 0.5                        # value >= min  (any of these may be

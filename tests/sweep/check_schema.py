@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Every JSON quanta writes validates against docs/schema/quanta.schema.json.
+
+Runs quanta under KVM (through tools/kvm-run, see meson.build) twice: two
+VMs sharing 70/30 for a fixed duration with --stats-json and --trace, and
+two hello guests that halt within a few milliseconds (the report leaves
+their fairness out, with a warning). Validates the report and trace files,
+checks the metadata against what is known here (the command line, the
+seed), then checks that the schema rejects documents with a key missing
+or a unit renamed, so this test can fail. Prints PASS/FAIL lines.
+"""
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quanta", required=True)
+    ap.add_argument("--guests", required=True)
+    ap.add_argument("--schema", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    schema = json.load(open(args.schema))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    failures = []
+
+    def check(name, ok, why=""):
+        print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+        if not ok:
+            failures.append(name)
+
+    def valid(name, doc):
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+        check(name, not errors, "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:3]))
+
+    stats = os.path.join(args.workdir, "stats.json")
+    trace = os.path.join(args.workdir, "trace.json")
+    cmd = [args.quanta, "--mode", "real", "-g", os.path.join(args.guests, "neo-spin16.bin"),
+           os.path.join(args.guests, "morpheus-spin16.bin"), "--share", "70,30", "--duration", "1s",
+           "--seed", "7", "--stats-json", stats, "--trace", trace, "--no-status"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    check("spin pair runs", run.returncode == 0, run.stderr[-500:])
+    report = json.load(open(stats))
+    valid("report validates", report)
+    valid("trace validates", json.load(open(trace)))
+    meta = report["meta"]
+    check("meta has the command line", meta["command_line"][1:] == cmd[1:], str(meta["command_line"]))
+    check("meta has the seed", meta["seed"] == 7, str(meta["seed"]))
+    check("meta names the KVM path", meta["kvm_via"] == os.environ.get("QUANTA_KVM_VIA", "direct"),
+          meta["kvm_via"])
+
+    short = os.path.join(args.workdir, "short.json")
+    hello = os.path.join(args.guests, "hello64.elf")
+    run = subprocess.run([args.quanta, "-g", hello, hello, "--stats-json", short, "--no-status"],
+                         capture_output=True, text=True, timeout=120)
+    check("hello pair runs", run.returncode == 0, run.stderr[-500:])
+    doc = json.load(open(short))
+    valid("short report validates", doc)
+    check("short run leaves fairness out", doc["jain_index"] is None and
+          any(w["code"] == "short_run" for w in doc["warnings"]), json.dumps(doc["warnings"]))
+    check("short run warns in the table", "warning: the run lasted" in run.stderr, run.stderr[-500:])
+
+    # The schema must reject what it is meant to catch.
+    for what, mutate in [("no meta", lambda d: d.pop("meta")),
+                         ("old key achieved_share", lambda d: d["vms"][0].update(
+                             achieved_share=d["vms"][0].pop("achieved_share_frac"))),
+                         ("share over 1", lambda d: d["vms"][0].update(target_share_frac=70)),
+                         ("bad start time", lambda d: d["meta"].update(start_time="yesterday"))]:
+        bad = copy.deepcopy(report)
+        mutate(bad)
+        check(f"schema rejects {what}", not validator.is_valid(bad))
+
+    print(f"{len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
