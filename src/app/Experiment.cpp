@@ -93,6 +93,8 @@ private:
 	{
 		if (key == "description") {
 			value(node, key).text("text"); // free text for the reader, checked only for type
+		} else if (key == "sweep") {
+			// read by quanta sweep (Sweep.h); quanta run runs the file as is
 		} else if (key == "vm") {
 			const toml::array *list = node.as_array();
 			if (!list || !list->is_array_of_tables())

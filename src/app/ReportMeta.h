@@ -38,6 +38,7 @@ struct RunMetadata {
 	int cpuAtEnd = -1;
 	std::array<double, 3> loadBefore{}; // 1, 5 and 15 minute load averages
 	std::array<double, 3> loadAfter{};
+	nlohmann::json sweep; // set on runs of quanta sweep (Sweep.h)
 };
 
 // Everything known before the run; args is the command line.

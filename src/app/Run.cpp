@@ -61,7 +61,7 @@ void writeJson(const std::string &path, const std::string &json)
 
 } // namespace
 
-int run(const Options &options)
+int run(const Options &options, const nlohmann::json &sweep)
 {
 	// Every image is read and loaded before KVM is touched, so a bad image
 	// is reported as a usage error and no VM has run yet.
@@ -171,6 +171,7 @@ int run(const Options &options)
 	if (explain)
 		explain->runStarting();
 	RunMetadata meta = startMetadata(runSeed);
+	meta.sweep = sweep;
 	RunRecord record = executive.run();
 	finishMetadata(meta);
 	runLoop = nullptr;

@@ -8,6 +8,7 @@
 #include "app/Options.h"
 #include "app/PlotCommand.h"
 #include "app/Run.h"
+#include "app/Sweep.h"
 #include "base/Error.h"
 
 namespace {
@@ -21,6 +22,8 @@ int command(const std::vector<std::string> &args)
 	std::string name = args.size() > 1 ? args[1] : "";
 	if (name == "plot")
 		return plotCommand(args);
+	if (name == "sweep")
+		return sweepCommand(args);
 	CommandLine cli = name == "run" ? parseExperiment(args) : parseCommandLine(args);
 	if (!cli.options) {
 		std::fputs(cli.message.c_str(), cli.messageIsError ? stderr : stdout);
