@@ -68,6 +68,8 @@ std::string valueLabel(const toml::node &node, const std::string &where)
 		return std::to_string(*n);
 	if (auto d = node.value_exact<double>())
 		return fmt::format("{}", *d);
+	if (auto b = node.value_exact<bool>())
+		return *b ? "true" : "false";
 	if (const toml::array *list = node.as_array()) {
 		std::string out;
 		for (const toml::node &item : *list) {
@@ -79,22 +81,7 @@ std::string valueLabel(const toml::node &node, const std::string &where)
 		}
 		return out;
 	}
-	throw UsageError(fmt::format("{}: sweep values are strings, numbers or lists (true/false is not swept)", where));
-}
-
-// The command-line option of an experiment-file key.
-std::string optionOf(const std::string &key)
-{
-	std::string option = "--" + key;
-	std::replace(option.begin(), option.end(), '_', '-');
-	return option;
-}
-
-std::string firstLine(std::string text)
-{
-	if (text.rfind("quanta: ", 0) == 0)
-		text.erase(0, 8);
-	return text.substr(0, text.find('\n'));
+	throw UsageError(fmt::format("{}: sweep values are strings, numbers, true/false or lists", where));
 }
 
 std::string cellLabel(const std::vector<std::pair<std::string, std::string>> &params)
@@ -105,22 +92,26 @@ std::string cellLabel(const std::vector<std::pair<std::string, std::string>> &pa
 	return label.empty() ? "(one cell)" : label;
 }
 
-// The Options of one cell: the experiment file with the cell's values
-// given as overrides, exactly as `quanta run FILE --key value` would.
-Options cellOptions(const SweepSpec &spec, std::size_t cell, const std::string &program)
+// The Options of one cell: the experiment file's settings with the
+// cell's values applied by the option table, as the file's own keys are.
+Options cellOptions(const SweepSpec &spec, std::size_t cell, std::vector<std::string> *warnings = nullptr)
 {
-	std::vector<std::string> overrides;
+	Settings settings = readExperiment(spec.path);
+	const std::string dir = fs::path(spec.path).parent_path().string();
 	std::vector<std::size_t> index = spec.cellIndices(cell);
-	for (std::size_t a = 0; a < spec.axes.size(); ++a) {
-		overrides.push_back(optionOf(spec.axes[a].key));
-		overrides.push_back(spec.axes[a].labels[index[a]]);
+	try {
+		for (std::size_t a = 0; a < spec.axes.size(); ++a) {
+			const SweepAxis &axis = spec.axes[a];
+			if (axis.key == "share" || axis.key == "name") // one value per VM, as --share 70,30
+				applyKey(settings, "vm." + axis.key,
+					 OptionValue{ axis.labels[index[a]], fmt::format("{}: sweep.{}", spec.path, axis.key) });
+			else
+				applyTomlKey(settings, axis.key, *axis.values.get(index[a]), spec.path, dir);
+		}
+		return resolve(settings, warnings);
+	} catch (const UsageError &e) {
+		throw UsageError(fmt::format("{} (sweep cell {})", e.what(), cellLabel(spec.cellParams(cell))));
 	}
-	CommandLine cli =
-		parseCommandLine(experimentCommandLine(program, experimentArguments(spec.path), overrides));
-	if (!cli.options)
-		throw UsageError(fmt::format("{}: sweep cell {}: {}", spec.path, cellLabel(spec.cellParams(cell)),
-					     firstLine(cli.message)));
-	return *cli.options;
 }
 
 std::string defaultOutDir(const SweepSpec &spec)
@@ -231,12 +222,15 @@ int collect(const std::string &dir, const std::string &outDir, const std::vector
 
 // One run, in this process: the cell's Options, its report written to
 // runs/run-NNNN.json only when the run was not interrupted.
-int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDir, const std::string &program)
+int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDir)
 {
 	if (runIndex >= spec.runs())
 		throw UsageError(fmt::format("--run {}: the sweep has runs 0 to {}", runIndex, spec.runs() - 1));
 	std::size_t cell = runIndex / spec.repeat;
-	Options options = cellOptions(spec, cell, program);
+	std::vector<std::string> warnings;
+	Options options = cellOptions(spec, cell, &warnings);
+	for (const std::string &warning : warnings)
+		fmt::print(stderr, "quanta: warning: {}\n", warning);
 	fs::path report = fs::path(outDir) / sweepRunFile(runIndex);
 	fs::create_directories(report.parent_path());
 	fs::path part = report;
@@ -528,10 +522,10 @@ int sweepCommand(const std::vector<std::string> &args)
 		if (outDir.empty())
 			outDir = defaultOutDir(spec);
 		if (runIndex)
-			return runOne(spec, *runIndex, outDir, args[0]);
+			return runOne(spec, *runIndex, outDir);
 		// Every cell must make valid options before anything runs.
 		for (std::size_t cell = 0; cell < spec.cells(); ++cell)
-			cellOptions(spec, cell, args[0]);
+			cellOptions(spec, cell);
 		if (list) {
 			std::set<std::size_t> done = resume ? finishedRuns(outDir, spec.runs()) : std::set<std::size_t>{};
 			for (std::size_t r = 0; r < spec.runs(); ++r)

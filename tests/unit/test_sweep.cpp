@@ -106,8 +106,10 @@ TEST_SUITE("sweep")
 				     UsageError);
 		CHECK_THROWS_WITH_AS(readSweep(writeTemp("[sweep]\nquantum = []\n")), doctest::Contains("no values"),
 				     UsageError);
-		CHECK_THROWS_WITH_AS(readSweep(writeTemp("[sweep]\nprefix = [true, false]\n")),
-				     doctest::Contains("true/false"), UsageError);
+		CHECK_THROWS_WITH_AS(readSweep(writeTemp("[sweep]\nquantum = [{ a = 1 }]\n")),
+				     doctest::Contains("sweep values are"), UsageError);
+		CHECK(readSweep(writeTemp("[sweep]\nprefix = [true, false]\n")).axes[0].labels ==
+		      std::vector<std::string>{ "true", "false" });
 		CHECK_THROWS_WITH_AS(readSweep(writeTemp("sweep = 3\n")), doctest::Contains("must be a table"), UsageError);
 	}
 
