@@ -254,10 +254,7 @@ int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDi
 		params[k] = v;
 		axes.push_back(k);
 	}
-	nlohmann::json sweep = { { "name", spec.name },   { "run", runIndex },
-				 { "runs", spec.runs() }, { "cell", cell },
-				 { "repeat", runIndex % spec.repeat }, { "params", params },
-				 { "axes", axes } };
+	nlohmann::json sweep = { { "name", spec.name }, { "run", runIndex }, { "runs", spec.runs() }, { "cell", cell }, { "repeat", runIndex % spec.repeat }, { "params", params }, { "axes", axes } };
 	int status = run(options, sweep);
 	std::error_code ec;
 	if (status >= 128 || !fs::exists(part)) {

@@ -17,8 +17,8 @@ namespace quanta {
 
 // Metrics of one run (names carry units, as in the report); a metric
 // missing from a run (a null jain_index) is left out of that cell's stats.
-inline const std::vector<std::string> kRunMetrics = { "mean_abs_error_pp", "jain_index",   "max_lag_quanta",
-						      "overhead_pct",      "kick_p99_ns",  "switch_p99_ns",
+inline const std::vector<std::string> kRunMetrics = { "mean_abs_error_pp", "jain_index", "max_lag_quanta",
+						      "overhead_pct", "kick_p99_ns", "switch_p99_ns",
 						      "wall_ns" };
 inline const std::vector<std::string> kVmMetrics = { "achieved_share_frac", "error_pp", "max_lag_quanta" };
 
@@ -29,9 +29,9 @@ struct SummaryVm {
 };
 
 struct SummaryCell {
-	std::string label;                                   // "policy=frac quantum=10ms"
+	std::string label;                                       // "policy=frac quantum=10ms"
 	std::vector<std::pair<std::string, std::string>> params; // in sweep order
-	std::size_t sweepCell = 0;                           // index in the sweep, for ordering
+	std::size_t sweepCell = 0;                               // index in the sweep, for ordering
 	std::size_t runs = 0;
 	std::size_t warnedRuns = 0;            // runs with any noise warning
 	std::vector<std::string> warningCodes; // every code seen, sorted

@@ -49,10 +49,8 @@ nlohmann::json report(const std::string &policy, double errA, std::optional<doub
 		 { "warnings", warned ? nlohmann::json::array({ { { "code", "loaded_host" }, { "message", "m" } } })
 				      : nlohmann::json::array() },
 		 { "vms",
-		   { { { "name", "Neo" }, { "weight", 70 }, { "target_share_frac", 0.7 }, { "achieved_share_frac", 0.7 + errA / 100 },
-		       { "error_pp", errA }, { "max_lag_quanta", 1.0 } },
-		     { { "name", "Morpheus" }, { "weight", 30 }, { "target_share_frac", 0.3 },
-		       { "achieved_share_frac", 0.3 - errA / 100 }, { "error_pp", -errA }, { "max_lag_quanta", 1.0 } } } } };
+		   { { { "name", "Neo" }, { "weight", 70 }, { "target_share_frac", 0.7 }, { "achieved_share_frac", 0.7 + errA / 100 }, { "error_pp", errA }, { "max_lag_quanta", 1.0 } },
+		     { { "name", "Morpheus" }, { "weight", 30 }, { "target_share_frac", 0.3 }, { "achieved_share_frac", 0.3 - errA / 100 }, { "error_pp", -errA }, { "max_lag_quanta", 1.0 } } } } };
 }
 
 } // namespace
@@ -132,7 +130,7 @@ TEST_SUITE("sweep")
 		CHECK(err.mean == doctest::Approx(2.0));
 		CHECK(err.sd == doctest::Approx(1.0));
 		CHECK(err.ciHalfWidth == doctest::Approx(4.302653 / std::sqrt(3.0)).epsilon(1e-6));
-		CHECK(stride.metrics.at("jain_index").n == 2); // the null one is left out
+		CHECK(stride.metrics.at("jain_index").n == 2);  // the null one is left out
 		CHECK(stride.metrics.at("kick_p99_ns").n == 0); // no kicks
 		CHECK(stride.metrics.at("switch_p99_ns").mean == doctest::Approx(5000));
 		REQUIRE(stride.vms.size() == 2);
