@@ -94,7 +94,9 @@ std::string cellLabel(const std::vector<std::pair<std::string, std::string>> &pa
 
 // The Options of one cell: the experiment file's settings with the
 // cell's values applied by the option table, as the file's own keys are.
-Options cellOptions(const SweepSpec &spec, std::size_t cell, std::vector<std::string> *warnings = nullptr)
+} // namespace
+
+Options sweepCellOptions(const SweepSpec &spec, std::size_t cell, std::vector<std::string> *warnings)
 {
 	Settings settings = readExperiment(spec.path);
 	const std::string dir = fs::path(spec.path).parent_path().string();
@@ -113,6 +115,8 @@ Options cellOptions(const SweepSpec &spec, std::size_t cell, std::vector<std::st
 		throw UsageError(fmt::format("{} (sweep cell {})", e.what(), cellLabel(spec.cellParams(cell))));
 	}
 }
+
+namespace {
 
 std::string defaultOutDir(const SweepSpec &spec)
 {
@@ -228,7 +232,7 @@ int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDi
 		throw UsageError(fmt::format("--run {}: the sweep has runs 0 to {}", runIndex, spec.runs() - 1));
 	std::size_t cell = runIndex / spec.repeat;
 	std::vector<std::string> warnings;
-	Options options = cellOptions(spec, cell, &warnings);
+	Options options = sweepCellOptions(spec, cell, &warnings);
 	for (const std::string &warning : warnings)
 		fmt::print(stderr, "quanta: warning: {}\n", warning);
 	fs::path report = fs::path(outDir) / sweepRunFile(runIndex);
@@ -522,7 +526,7 @@ int sweepCommand(const std::vector<std::string> &args)
 			return runOne(spec, *runIndex, outDir);
 		// Every cell must make valid options before anything runs.
 		for (std::size_t cell = 0; cell < spec.cells(); ++cell)
-			cellOptions(spec, cell);
+			sweepCellOptions(spec, cell);
 		if (list) {
 			std::set<std::size_t> done = resume ? finishedRuns(outDir, spec.runs()) : std::set<std::size_t>{};
 			for (std::size_t r = 0; r < spec.runs(); ++r)

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "app/Options.h"
+
 namespace quanta {
 
 struct SweepAxis {
@@ -46,6 +48,10 @@ struct SweepSpec {
 // Reads the [sweep] table of an experiment file; throws UsageError
 // ("FILE:LINE: ..."). A file without one is a sweep of one cell.
 SweepSpec readSweep(const std::string &path);
+
+// The Options of one cell: the experiment's settings with the cell's
+// values applied; throws UsageError. warnings: as resolve() gives them.
+Options sweepCellOptions(const SweepSpec &spec, std::size_t cell, std::vector<std::string> *warnings = nullptr);
 
 // The file name of run N's report inside the sweep's folder: runs/run-0007.json.
 std::string sweepRunFile(std::size_t run);

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "app/Options.h"
 #include "app/Sweep.h"
 #include "app/SweepSummary.h"
 #include "base/Error.h"
@@ -109,6 +112,31 @@ TEST_SUITE("sweep")
 		CHECK(readSweep(writeTemp("[sweep]\nprefix = [true, false]\n")).axes[0].labels ==
 		      std::vector<std::string>{ "true", "false" });
 		CHECK_THROWS_WITH_AS(readSweep(writeTemp("sweep = 3\n")), doctest::Contains("must be a table"), UsageError);
+	}
+
+	TEST_CASE("the shipped sweep: 18 cells of 5 runs, each a valid run")
+	{
+		SweepSpec spec = readSweep(std::string(QUANTA_SOURCE_ROOT) + "/experiments/sweep-shares.toml");
+		CHECK(spec.cells() == 18);
+		CHECK(spec.runs() == 90);
+		for (std::size_t cell = 0; cell < spec.cells(); ++cell) {
+			CAPTURE(cell);
+			Options options = sweepCellOptions(spec, cell);
+			auto params = spec.cellParams(cell);
+			CHECK(std::string(sched::policyName(options.policy)) == params[2].second);
+			CHECK(fmt::format("{},{}", options.shares[0], options.shares[1]) == params[0].second);
+		}
+		Options last = sweepCellOptions(spec, 17);
+		CHECK(last.quantum == 50'000'000);
+		CHECK(last.duration == 1'000'000'000);
+		CHECK(last.guests.size() == 2);
+	}
+
+	TEST_CASE("a cell with a bad value names the file and the cell")
+	{
+		SweepSpec spec = readSweep(writeTemp("[[vm]]\nimage = \"a.elf\"\n[sweep]\nquantum = [\"1ms\", \"fast\"]\n"));
+		CHECK_NOTHROW(sweepCellOptions(spec, 0));
+		CHECK_THROWS_WITH_AS(sweepCellOptions(spec, 1), doctest::Contains("(sweep cell quantum=fast)"), UsageError);
 	}
 
 	TEST_CASE("reports are grouped into cells with mean and confidence interval")
