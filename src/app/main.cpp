@@ -17,8 +17,8 @@ using namespace quanta;
 
 int command(const std::vector<std::string> &args)
 {
-	// Two commands besides the plain `quanta [options]`: an experiment
-	// file, and drawing a trace without running anything.
+	// Commands besides the plain `quanta [options]`: an experiment file,
+	// drawing a trace without running anything, and sweeps (Sweep.h).
 	std::string name = args.size() > 1 ? args[1] : "";
 	if (name == "plot")
 		return plotCommand(args);
