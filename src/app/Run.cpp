@@ -121,14 +121,15 @@ int run(const Options &options, const nlohmann::json &sweep)
 
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
-		MachineOptions machineOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files,
-					       static_cast<unsigned>(i + 1), &channels };
+		DeviceOptions deviceOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files, VmIndex{ i },
+					     &channels };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		if (explain)
-			explain->vmSetup(i, prepared[i], options.guests[i].imagePath);
+			explain->vmSetup(i, prepared[i].name, options.guests[i].imagePath, prepared[i].format,
+					 prepared[i].boot.mode, prepared[i].memory->size());
 		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
-							     input, machineOptions));
+							     input, deviceOptions));
 	}
 
 	LoopConfig config;
@@ -140,8 +141,12 @@ int run(const Options &options, const nlohmann::json &sweep)
 	std::optional<trace::Tracer> tracer;
 	if (traceOutputs.any())
 		tracer.emplace(options.traceLevel, trace::expectedSlices(options.duration, options.quantum, machines.size()));
-	config.tracer = tracer ? &*tracer : nullptr;
-	config.explain = explain ? &*explain : nullptr;
+	trace::Observers observers;
+	if (tracer)
+		observers.add(*tracer);
+	if (explain)
+		observers.add(*explain);
+	config.observer = observers.empty() ? nullptr : &observers;
 	// The status line and explain's narration would fight over stderr.
 	const bool showStatus = trace::StatusLine::wanted(STDERR_FILENO, !options.status || options.explain);
 	if (showStatus)

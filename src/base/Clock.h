@@ -1,12 +1,11 @@
 // The one clock quanta measures with: CLOCK_MONOTONIC in nanoseconds.
 #pragma once
 
-#include <cstdint>
 #include <ctime>
 
-namespace quanta {
+#include "base/Nanos.h"
 
-using Nanos = std::int64_t;
+namespace quanta {
 
 inline Nanos monotonicNow()
 {

@@ -34,8 +34,8 @@ constexpr std::uint64_t kPage = 0x1000;
 
 } // namespace
 
-AssignmentHypercalls::AssignmentHypercalls(GuestContext &guest, GuestPhysAddr scratch)
-	: guest_(guest), scratch_(scratch)
+AssignmentHypercalls::AssignmentHypercalls(GuestContext &guest, const ExitStats &stats, GuestPhysAddr scratch)
+	: guest_(guest), stats_(stats), scratch_(scratch)
 {
 }
 
@@ -71,7 +71,7 @@ IoStatus AssignmentHypercalls::portIn(std::uint16_t offset, std::span<std::uint8
 	switch (offset) {
 	case kNumExits:
 		// The exit carrying this call is already counted, as the ABI wants.
-		fromU32(data, static_cast<std::uint32_t>(guest_.exitStats().guestExits));
+		fromU32(data, static_cast<std::uint32_t>(stats_.guestExits));
 		break;
 	case kExitsByType:
 		fromU32(data, exitsByType());
@@ -119,8 +119,7 @@ std::string AssignmentHypercalls::readString(std::uint64_t pointer)
 
 std::uint32_t AssignmentHypercalls::exitsByType()
 {
-	const ExitStats &stats = guest_.exitStats();
-	std::string text = fmt::format("IO in: {}\nIO out: {}\n", stats.ioIn, stats.ioOut);
+	std::string text = fmt::format("IO in: {}\nIO out: {}\n", stats_.ioIn, stats_.ioOut);
 	text.resize(std::min<std::size_t>(text.size(), QUANTA_EXITS_TEXT_SIZE - 1));
 	text.push_back('\0');
 	// A ring of slots: the last results stay valid, guest memory is untouched.

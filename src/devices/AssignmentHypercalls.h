@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "devices/ExitStats.h"
 #include "devices/GuestContext.h"
 #include "devices/PortBus.h"
 
@@ -15,8 +16,9 @@ public:
 	static constexpr std::uint16_t kBase = 0xEA;
 	static constexpr std::uint16_t kCount = 6;
 
-	// scratch: the reserved area the exits-by-type text is written to.
-	AssignmentHypercalls(GuestContext &guest, GuestPhysAddr scratch);
+	// scratch: the reserved area the exits-by-type text is written to;
+	// stats: the VM's exit counters, which HC_numExits* report.
+	AssignmentHypercalls(GuestContext &guest, const ExitStats &stats, GuestPhysAddr scratch);
 
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
@@ -31,6 +33,7 @@ private:
 	std::uint32_t gvaToHva();
 
 	GuestContext &guest_;
+	const ExitStats &stats_;
 	GuestPhysAddr scratch_;
 	std::uint32_t nextSlot_ = 0;
 	std::uint32_t pendingGva_ = 0;

@@ -1,7 +1,7 @@
 // What a device that works on the guest's behalf (hypercalls, files,
 // channels) may ask of its VM, and nothing more: memory through checked
-// accessors, pointer translation with the guest's paging state, the exit
-// counters, and the VM's console and log.
+// accessors, pointer translation with the guest's paging state, and the
+// VM's console and log.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,6 @@
 
 #include "memory/GuestMemory.h"
 #include "memory/PageWalk.h"
-#include "vmm/ExitStats.h"
 
 namespace quanta {
 
@@ -18,7 +17,6 @@ public:
 	virtual ~GuestContext() = default;
 
 	virtual GuestMemory &memory() = 0;
-	virtual const ExitStats &exitStats() const = 0;
 	// A guest pointer (segment-relative in real and protected mode) to a
 	// guest-physical address, through the vCPU's current page tables.
 	virtual Translation translatePointer(std::uint64_t pointer) = 0;

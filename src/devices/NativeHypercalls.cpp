@@ -16,8 +16,8 @@ std::uint64_t deriveSeed(std::uint64_t runSeed, std::size_t vm)
 }
 
 NativeHypercalls::NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed,
-				   ChannelHub *channels, std::size_t vm)
-	: guest_(guest), work_(work), seed_(seed), channels_(channels), vm_(vm)
+				   ChannelHub *channels, VmIndex vm)
+	: guest_(guest), work_(work), seed_(seed), channels_(channels), vm_(vm.value)
 {
 }
 

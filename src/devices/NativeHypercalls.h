@@ -4,7 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+
+#include "base/VmId.h"
 
 #include "channels/Channel.h"
 #include "devices/GuestContext.h"
@@ -18,14 +19,15 @@ public:
 	// seed: the per-VM seed the random call hands out.
 	// channels may be null (no --channel); vm is this VM's index in the run.
 	NativeHypercalls(GuestContext &guest, WorkCounter &work, std::uint64_t seed, ChannelHub *channels,
-			 std::size_t vm);
+			 VmIndex vm);
 
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
 	std::string lastError() const override { return error_; }
-
-	// Set when the guest called exit.
-	std::optional<std::uint32_t> exitStatus() const { return exitStatus_; }
+	// Only channel calls block.
+	ParkReason blockedOn() const override { return ParkReason::Channel; }
+	// What the guest passed to the exit call.
+	std::uint32_t stopStatus() const override { return exitStatus_; }
 
 private:
 	template <typename Block, typename Handler>
@@ -39,7 +41,7 @@ private:
 	ChannelHub *channels_;
 	std::size_t vm_;
 	std::int32_t lastResult_ = 0;
-	std::optional<std::uint32_t> exitStatus_;
+	std::uint32_t exitStatus_ = 0;
 	std::string error_;
 };
 

@@ -52,18 +52,32 @@ PortBus::Result PortBus::access(std::uint16_t port, bool isOut, std::span<std::u
 	PortDevice &device = *entry->second.device;
 	std::uint16_t offset = static_cast<std::uint16_t>(port - entry->first);
 	IoStatus status = isOut ? device.portOut(offset, data) : device.portIn(offset, data);
-	if (status == IoStatus::Error)
+	switch (status) {
+	case IoStatus::Error:
 		return { status, false, device.lastError() };
+	case IoStatus::Blocked:
+		return { status, false, {}, device.blockedOn() };
+	case IoStatus::Stop:
+		return { status, false, {}, {}, device.stopStatus() };
+	case IoStatus::Done:
+	case IoStatus::Yield:
+		break;
+	}
 	return { status, false, {} };
 }
 
-PortBus::Result PortBus::dispatch(kvm_run &run)
+PortBus::Result PortBus::dispatch(const KvmIoExit &io, std::span<std::uint8_t> data)
 {
-	auto *base = reinterpret_cast<std::uint8_t *>(&run) + run.io.data_offset;
-	bool isOut = run.io.direction == KVM_EXIT_IO_OUT;
-	for (std::uint32_t i = resumeIndex_; i < run.io.count; ++i) {
-		std::span<std::uint8_t> element(base + std::size_t{ i } * run.io.size, run.io.size);
-		Result result = access(run.io.port, isOut, element);
+	if (std::size_t{ io.size } * io.count > data.size()) {
+		resumeIndex_ = 0;
+		return { IoStatus::Error, false,
+			 fmt::format("{} elements of {} bytes do not fit the {}-byte data area", io.count, io.size,
+				     data.size()) };
+	}
+	bool isOut = io.direction == KVM_EXIT_IO_OUT;
+	for (std::uint32_t i = resumeIndex_; i < io.count; ++i) {
+		std::span<std::uint8_t> element = data.subspan(std::size_t{ i } * io.size, io.size);
+		Result result = access(io.port, isOut, element);
 		if (result.status == IoStatus::Blocked) {
 			resumeIndex_ = i;
 			return result;

@@ -9,7 +9,12 @@
 #include <span>
 #include <string>
 
+#include "kvm/ExitOutcome.h"
+
 namespace quanta {
+
+// The io member of kvm_run (a port access: direction, size, port, count).
+using KvmIoExit = decltype(kvm_run::io);
 
 enum class IoStatus {
 	Done,    // access complete
@@ -27,6 +32,10 @@ public:
 	virtual IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) = 0;
 	// Why the last access returned Error (one line).
 	virtual std::string lastError() const { return "device error"; }
+	// What the last access that returned Blocked waits for.
+	virtual ParkReason blockedOn() const { return ParkReason::Input; }
+	// The status the guest asked to stop with, after Stop.
+	virtual std::uint32_t stopStatus() const { return 0; }
 };
 
 enum class UnknownPortPolicy {
@@ -39,7 +48,9 @@ public:
 	struct Result {
 		IoStatus status;
 		bool unknownPort = false;
-		std::string error; // set when status is Error
+		std::string error;          // set when status is Error
+		ParkReason parkReason{};    // set when status is Blocked
+		std::uint32_t stopStatus{}; // set when status is Stop
 	};
 
 	// Throws std::invalid_argument if [base, base + count) overlaps a range
@@ -49,9 +60,11 @@ public:
 	void setUnknownPortPolicy(UnknownPortPolicy policy) { unknownPolicy_ = policy; }
 	std::uint64_t unknownPortCount() const { return unknownCount_; }
 
-	// Dispatches the KVM_EXIT_IO described by run.io. After Blocked the same
-	// exit may be handed in again: it resumes at the element that blocked.
-	Result dispatch(kvm_run &run);
+	// Dispatches the KVM_EXIT_IO described by io; data is its data area
+	// (io.count elements of io.size bytes; IN fills it). After Blocked the
+	// same exit may be handed in again: it resumes at the element that
+	// blocked.
+	Result dispatch(const KvmIoExit &io, std::span<std::uint8_t> data);
 
 	// Single access, for tests and for devices that forward.
 	Result access(std::uint16_t port, bool isOut, std::span<std::uint8_t> data);

@@ -68,6 +68,17 @@ void Vcpu::setSignalMask(const sigset_t &mask)
 	kvmIoctl(fd(), uapi::kSetSignalMask, buffer, "KVM_SET_SIGNAL_MASK", observer_);
 }
 
+std::span<std::uint8_t> Vcpu::ioData() const
+{
+	const kvm_run &run = runState();
+	if (run.exit_reason != KVM_EXIT_IO)
+		return {};
+	std::size_t length = std::size_t{ run.io.size } * run.io.count;
+	if (run.io.data_offset > run_.size() || length > run_.size() - run.io.data_offset)
+		return {};
+	return { static_cast<std::uint8_t *>(run_.get()) + run.io.data_offset, length };
+}
+
 int Vcpu::run()
 {
 	if (::ioctl(fd(), KVM_RUN, 0) < 0)

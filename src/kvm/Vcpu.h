@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <linux/kvm.h>
+#include <span>
 #include <vector>
 
 #include "base/Mapping.h"
@@ -19,6 +20,9 @@ public:
 
 	int fd() const { return fd_.get(); }
 	kvm_run &runState() const { return *static_cast<kvm_run *>(run_.get()); }
+	// The data area of a pending KVM_EXIT_IO (in the kvm_run page at
+	// io.data_offset), or empty if it would not fit the page.
+	std::span<std::uint8_t> ioData() const;
 
 	kvm_regs regs() const;
 	void setRegs(const kvm_regs &regs);

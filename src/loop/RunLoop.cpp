@@ -1,36 +1,15 @@
 #include "loop/RunLoop.h"
 
 #include <fmt/format.h>
-
-#include "trace/Explain.h"
-#include "trace/Trace.h"
+#include <utility>
 
 namespace quanta {
-
-const char *vmStatusName(VmStatus status)
-{
-	switch (status) {
-	case VmStatus::Runnable:
-		return "runnable";
-	case VmStatus::Parked:
-		return "parked";
-	case VmStatus::Halted:
-		return "halted";
-	case VmStatus::Faulted:
-		return "faulted";
-	case VmStatus::Failed:
-		return "failed";
-	case VmStatus::Stopped:
-		return "stopped";
-	}
-	return "?";
-}
 
 RunLoop::RunLoop(struct ev_loop *loop, std::vector<std::unique_ptr<Machine>> &machines,
 		 Console &console, LoopConfig config)
 	: loop_(loop), machines_(machines), console_(console), config_(std::move(config)),
-	  sched_(config_.policy, config_.quantum, config_.weights, monotonicNow()),
-	  retryPending_(machines.size(), false)
+	  observer_(config_.observer ? *config_.observer : nullObserver_),
+	  sched_(config_.policy, config_.quantum, config_.weights, monotonicNow()), slots_(machines.size())
 {
 	sigset_t mask = guestRunSignalMask();
 	for (auto &machine : machines_)
@@ -121,15 +100,14 @@ void RunLoop::step()
 			console_.beforeOutput();
 			fmt::print(stderr, "quanta: deadlock: every running VM waits on a channel that no one can serve\n");
 			for (std::size_t vm = 0; vm < machines_.size(); ++vm)
-				if (record_.vms[vm].status == VmStatus::Parked)
-					report(vm, "waiting: " + config_.channels->describeWait(vm));
+				if (sched_.state(vm) == sched::VmState::Parked)
+					report(VmIndex{ vm }, "waiting: " + config_.channels->describeWait(vm));
 			record_.deadlock = true;
 			stopping_ = true;
 			ev_break(loop_, EVBREAK_ALL);
 		} else {
 			idleSince_ = now;
-			if (config_.explain)
-				config_.explain->idle();
+			observer_.idle();
 		}
 		return;
 	}
@@ -138,130 +116,89 @@ void RunLoop::step()
 		ev_break(loop_, EVBREAK_ALL);
 }
 
+// The protocol of sched/Scheduler.h: deadline, enter (and charge) until an
+// exit ends the slice, end.
 void RunLoop::runSlice(const sched::Pick &pick)
 {
-	const std::size_t vm = pick.vm;
-	Machine &machine = *machines_[vm];
-	RunRecord::Vm &state = record_.vms[vm];
-
-	std::optional<Nanos> deadline;
-	Nanos start = monotonicNow();
-	// A lone VM has nobody to yield to: no slice timer, no needless kicks.
-	if (pick.budget && sched_.liveCount() > 1)
-		deadline = start + *pick.budget;
-	else if (pick.budget && config_.loneSliceLimit)
-		deadline = start + *config_.loneSliceLimit;
-	if (durationDeadline_)
-		deadline = deadline ? std::min(*deadline, *durationDeadline_) : *durationDeadline_;
+	const VmIndex vm{ pick.vm };
+	const Nanos start = monotonicNow();
+	const std::optional<Nanos> deadline =
+		sliceDeadline(start, pick.budget, sched_.liveCount(), config_.loneSliceLimit, durationDeadline_);
 	if (deadline)
 		kick_.armAt(*deadline);
-	if (config_.explain)
-		config_.explain->sliceStarted(machine, config_.policy,
-					      deadline ? std::optional<Nanos>(*deadline - start) : std::nullopt);
+	observer_.sliceStarted({ start, static_cast<std::uint32_t>(vm.value), machine(vm).name(), config_.policy,
+				 deadline ? std::optional<Nanos>(*deadline - start) : std::nullopt });
 
-	const bool traceExits = config_.tracer && config_.tracer->wantsExits();
-	sched::SliceEnd why = sched::SliceEnd::Stop;
-	bool entered = false;
-	Nanos exitTime = start;
-	Nanos ran = 0;          // this slice's charges, for the trace
-	std::uint32_t runs = 0; // KVM_RUN calls in this slice
-	for (;;) {
-		ExitOutcome outcome;
-		Nanos t0 = exitTime;
-		const bool retried = retryPending_[vm];
-		if (retried) {
-			// The exit that parked this vCPU is completed before re-entry.
-			retryPending_[vm] = false;
-			outcome = machine.retryExit();
-			outcome.ioExit = false;
-		} else {
-			t0 = monotonicNow();
-			if (!entered && lastSliceExit_)
-				record_.switchLatencyNs.push_back(t0 - *lastSliceExit_);
-			entered = true;
-			int result = machine.enter();
-			exitTime = monotonicNow();
-			// Charged: the time inside KVM_RUN only; handling the exit
-			// below is the hypervisor's overhead, not the guest's.
-			sched_.charge(vm, exitTime - t0);
-			outcome = machine.handle(result);
-			ran += exitTime - t0;
-			++runs;
-			if (traceExits) {
-				const kvm_run &exit = machine.runState();
-				bool io = exit.exit_reason == KVM_EXIT_IO;
-				config_.tracer->exit({ t0, exitTime, static_cast<std::uint32_t>(vm), exit.exit_reason,
-						       io ? exit.io.port : std::uint16_t{ 0 },
-						       io && exit.io.direction == KVM_EXIT_IO_OUT,
-						       io ? exit.io.size : std::uint8_t{ 0 } });
-			}
-		}
-		if (config_.explain)
-			config_.explain->exitHandled(machine, outcome, retried ? 0 : exitTime - t0, retried);
+	SliceTally tally{ start, start };
+	SliceVerdict verdict;
+	do {
+		const ExitOutcome outcome = enterOnce(vm, tally);
+		const bool kicked = outcome.action == ExitAction::Interrupted && kick_.consumePending();
+		if (kicked && deadline)
+			record_.kickLatencyNs.push_back(tally.exitTime - *deadline);
+		if (outcome.action == ExitAction::Park)
+			slots_[vm.value] = { true, outcome.parkReason };
+		verdict = classifyExit(outcome, config_.policy, kicked, machine(vm).stats().guestExits);
+	} while (!verdict.end);
 
-		if (outcome.action == ExitAction::Continue) {
-			if (outcome.ioExit && sched_.endsSlice(sched::SliceEnd::IoExit)) {
-				why = sched::SliceEnd::IoExit;
-				break;
-			}
-			continue;
-		}
-		switch (outcome.action) {
-		case ExitAction::Interrupted:
-			if (kick_.consumePending()) {
-				if (deadline)
-					record_.kickLatencyNs.push_back(exitTime - *deadline);
-				why = sched::SliceEnd::Timer;
-			} else {
-				why = sched::SliceEnd::Stop; // another signal: let the loop see it
-			}
-			break;
-		case ExitAction::Park:
-			retryPending_[vm] = true;
-			state.status = VmStatus::Parked;
-			why = sched::SliceEnd::Park;
-			break;
-		case ExitAction::Halt:
-			state.status = VmStatus::Halted;
-			why = sched::SliceEnd::Halt;
-			report(vm, fmt::format("halted after {} exits", machine.stats().guestExits));
-			break;
-		case ExitAction::Exit:
-			state.status = machine.exitStatus().value_or(0) == 0 ? VmStatus::Halted : VmStatus::Failed;
-			state.diagnosis = fmt::format("exit status {}", machine.exitStatus().value_or(0));
-			why = sched::SliceEnd::Halt;
-			report(vm, fmt::format("exited with status {} after {} exits", machine.exitStatus().value_or(0),
-					       machine.stats().guestExits));
-			break;
-		case ExitAction::Yield:
-			why = sched::SliceEnd::Yield;
-			break;
-		case ExitAction::Fault:
-			state.status = VmStatus::Faulted;
-			state.diagnosis = outcome.diagnosis;
-			why = sched::SliceEnd::Fault;
-			report(vm, "stopped: " + outcome.diagnosis);
-			break;
-		case ExitAction::Continue:
-			break;
-		}
-		break;
-	}
-
-	if (why == sched::SliceEnd::Halt || why == sched::SliceEnd::Fault)
-		vmStopped(vm);
+	if (verdict.status != VmStatus::Running)
+		vmEnded(vm, verdict);
 	if (deadline) {
 		kick_.disarm();
 		kick_.consumePending(); // a kick that raced with another exit
 	}
-	lastSliceExit_ = exitTime;
-	console_.flush(vm);
-	Nanos now = monotonicNow();
-	sched_.endSlice(vm, why, now);
-	if (config_.tracer)
-		config_.tracer->slice({ start, now, ran, static_cast<std::uint32_t>(vm), runs, why });
-	if (config_.explain)
-		config_.explain->sliceEnded(machine, why, now - start, ran, runs);
+	endSlice(vm, *verdict.end, tally);
+}
+
+// One KVM_RUN and its exit, or the completion of the exit that parked.
+ExitOutcome RunLoop::enterOnce(VmIndex vm, SliceTally &tally)
+{
+	Machine &guest = machine(vm);
+	if (std::exchange(slots_[vm.value].retryPending, false)) {
+		ExitOutcome outcome = guest.retryExit();
+		outcome.ioExit = false;
+		observeExit(vm, outcome, tally.exitTime, tally.exitTime, true);
+		return outcome;
+	}
+	const Nanos enter = monotonicNow();
+	if (tally.runs == 0 && lastSliceExit_)
+		record_.switchLatencyNs.push_back(enter - *lastSliceExit_);
+	const int result = guest.enter();
+	tally.exitTime = monotonicNow();
+	// Charged: the time inside KVM_RUN only; handling the exit below is
+	// the hypervisor's overhead, not the guest's.
+	sched_.charge(vm.value, tally.exitTime - enter);
+	tally.ran += tally.exitTime - enter;
+	++tally.runs;
+	ExitOutcome outcome = guest.handle(result);
+	observeExit(vm, outcome, enter, tally.exitTime, false);
+	return outcome;
+}
+
+void RunLoop::observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, Nanos exit, bool retried)
+{
+	const Machine &guest = machine(vm);
+	const kvm_run &run = guest.runState();
+	const bool io = run.exit_reason == KVM_EXIT_IO;
+	const std::string *device = io ? guest.bus().deviceName(run.io.port) : nullptr;
+	observer_.exitHandled({ { enter, exit, static_cast<std::uint32_t>(vm.value), run.exit_reason,
+				  io ? run.io.port : std::uint16_t{ 0 }, io && run.io.direction == KVM_EXIT_IO_OUT,
+				  io ? run.io.size : std::uint8_t{ 0 } },
+				retried,
+				guest.name(),
+				device ? std::string_view(*device) : std::string_view(),
+				run.exit_reason == KVM_EXIT_MMIO ? run.mmio.phys_addr : 0,
+				outcome });
+}
+
+void RunLoop::endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally)
+{
+	lastSliceExit_ = tally.exitTime;
+	console_.flush(vm.value);
+	const Nanos now = monotonicNow();
+	sched_.endSlice(vm.value, why, now);
+	observer_.sliceEnded({ tally.start, now, tally.ran, static_cast<std::uint32_t>(vm.value), tally.runs, why },
+			     machine(vm).name());
 	wakeChannelWaiters(now);
 	if (durationDeadline_ && now >= *durationDeadline_) {
 		record_.durationReached = true;
@@ -269,23 +206,38 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	}
 }
 
-void RunLoop::vmStopped(std::size_t vm)
+// The VM halted, exited or faulted: said once, and its files and channels
+// are let go.
+void RunLoop::vmEnded(VmIndex vm, const SliceVerdict &verdict)
 {
-	machines_[vm]->release();
+	RunRecord::Vm &state = record_.vms[vm.value];
+	state.status = verdict.status;
+	state.diagnosis = verdict.diagnosis;
+	report(vm, verdict.message);
+	machine(vm).release();
 	if (config_.channels)
-		config_.channels->vmStopped(vm);
+		config_.channels->vmStopped(vm.value);
+}
+
+bool RunLoop::isParkedOn(std::size_t vm, ParkReason reason) const
+{
+	return sched_.state(vm) == sched::VmState::Parked && slots_[vm].parkedOn == reason;
+}
+
+// Every wake-up path goes through here: a VM parked for this reason becomes
+// runnable (its pending exit is retried when it next runs).
+void RunLoop::wake(std::size_t vm, ParkReason reason, Nanos now)
+{
+	if (isParkedOn(vm, reason))
+		sched_.wake(vm, now);
 }
 
 void RunLoop::wakeChannelWaiters(Nanos now)
 {
 	if (!config_.channels)
 		return;
-	for (std::size_t vm : config_.channels->takeWakeups()) {
-		if (record_.vms[vm].status != VmStatus::Parked)
-			continue;
-		record_.vms[vm].status = VmStatus::Runnable;
-		sched_.wake(vm, now);
-	}
+	for (std::size_t vm : config_.channels->takeWakeups())
+		wake(vm, ParkReason::Channel, now);
 }
 
 // No VM can run and none can be woken from outside: every parked VM waits
@@ -295,7 +247,7 @@ bool RunLoop::deadlocked() const
 	if (!config_.channels)
 		return false;
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm)
-		if (record_.vms[vm].status == VmStatus::Parked && !config_.channels->waitOf(vm))
+		if (sched_.state(vm) == sched::VmState::Parked && slots_[vm].parkedOn != ParkReason::Channel)
 			return false;
 	return true;
 }
@@ -303,14 +255,8 @@ bool RunLoop::deadlocked() const
 void RunLoop::onInput()
 {
 	Nanos now = monotonicNow();
-	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
-		if (record_.vms[vm].status != VmStatus::Parked)
-			continue;
-		if (config_.channels && config_.channels->waitOf(vm))
-			continue; // waits on a peer, not on input
-		record_.vms[vm].status = VmStatus::Runnable;
-		sched_.wake(vm, now);
-	}
+	for (std::size_t vm = 0; vm < machines_.size(); ++vm)
+		wake(vm, ParkReason::Input, now);
 	resumeIdleWatcher(now);
 }
 
@@ -326,18 +272,17 @@ void RunLoop::resumeIdleWatcher(Nanos now)
 void RunLoop::stopAll(Nanos now)
 {
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
-		RunRecord::Vm &state = record_.vms[vm];
-		if (state.status == VmStatus::Runnable || state.status == VmStatus::Parked) {
-			state.status = VmStatus::Stopped;
+		if (sched_.state(vm) != sched::VmState::Removed) {
+			record_.vms[vm].status = VmStatus::Stopped;
 			sched_.remove(vm, now);
 		}
 	}
 }
 
-void RunLoop::report(std::size_t vm, const std::string &text)
+void RunLoop::report(VmIndex vm, const std::string &text)
 {
 	console_.beforeOutput(); // the live status line steps aside
-	fmt::print(stderr, "quanta: {}: {}\n", machines_[vm]->name(), text);
+	fmt::print(stderr, "quanta: {}: {}\n", machine(vm).name(), text);
 }
 
 } // namespace quanta

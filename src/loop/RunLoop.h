@@ -17,29 +17,16 @@
 #include <vector>
 
 #include "base/Clock.h"
+#include "base/VmId.h"
 #include "channels/Channel.h"
 #include "host/Console.h"
 #include "loop/KickTimer.h"
+#include "loop/Slice.h"
 #include "sched/Scheduler.h"
+#include "trace/Trace.h"
 #include "vmm/Machine.h"
 
 namespace quanta {
-
-namespace trace {
-class Tracer;
-class Explain;
-} // namespace trace
-
-enum class VmStatus {
-	Runnable,
-	Parked,
-	Halted,  // HLT, or the exit hypercall with status 0
-	Failed,  // the exit hypercall with a non-zero status
-	Faulted, // stopped by quanta with a diagnosis
-	Stopped, // still running when the run ended
-};
-
-const char *vmStatusName(VmStatus status);
 
 struct LoopConfig {
 	sched::Policy policy = sched::kDefaultPolicy;
@@ -47,10 +34,9 @@ struct LoopConfig {
 	std::vector<std::uint64_t> weights; // one per VM
 	std::optional<Nanos> duration;
 	ChannelHub *channels = nullptr;
-	// Seeing the schedule (src/trace): each is optional and costs one
-	// branch per slice (per exit for exit-level traces) when absent.
-	trace::Tracer *tracer = nullptr;   // records slices (and exits)
-	trace::Explain *explain = nullptr; // narrates the first slices
+	// Seeing the schedule (src/trace): the tracer and --explain, told every
+	// slice and exit. nullptr: nobody watches (a null observer is told).
+	trace::LoopObserver *observer = nullptr;
 	// A lone VM runs without a slice timer; with the live status line on,
 	// its slices still end this often so the line is redrawn.
 	std::optional<Nanos> loneSliceLimit;
@@ -67,7 +53,7 @@ struct RunRecord {
 	std::vector<Nanos> kickLatencyNs;   // timer expiry -> back in userspace
 	std::vector<Nanos> switchLatencyNs; // guest exit ending a slice -> next guest entry
 	struct Vm {
-		VmStatus status = VmStatus::Runnable;
+		VmStatus status = VmStatus::Running;
 		std::string diagnosis;
 		sched::VmStats sched;
 	};
@@ -95,19 +81,41 @@ private:
 	static void onSignal(struct ev_loop *loop, ev_signal *watcher, int events);
 	static void onDuration(struct ev_loop *loop, ev_timer *watcher, int events);
 
+	// What one slice has done so far.
+	struct SliceTally {
+		Nanos start;
+		Nanos exitTime;         // the last KVM_RUN returned
+		Nanos ran = 0;          // charged: time inside KVM_RUN
+		std::uint32_t runs = 0; // KVM_RUN calls
+	};
+
+	// Per VM, beside the scheduler's state (which says whether it is parked).
+	struct VmSlot {
+		bool retryPending = false; // the exit that parked it is completed before re-entry
+		ParkReason parkedOn{};     // meaningful while the scheduler has it parked
+	};
+
 	void step();
 	void runSlice(const sched::Pick &pick);
+	ExitOutcome enterOnce(VmIndex vm, SliceTally &tally);
+	void observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, Nanos exit, bool retried);
+	void endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally);
 	void stopAll(Nanos now);
-	void vmStopped(std::size_t vm);
+	void vmEnded(VmIndex vm, const SliceVerdict &verdict);
+	bool isParkedOn(std::size_t vm, ParkReason reason) const;
+	void wake(std::size_t vm, ParkReason reason, Nanos now);
 	void wakeChannelWaiters(Nanos now);
 	bool deadlocked() const;
 	void resumeIdleWatcher(Nanos now);
-	void report(std::size_t vm, const std::string &text);
+	void report(VmIndex vm, const std::string &text);
+	Machine &machine(VmIndex vm) { return *machines_[vm.value]; }
 
 	struct ev_loop *loop_;
 	std::vector<std::unique_ptr<Machine>> &machines_;
 	Console &console_;
 	LoopConfig config_;
+	trace::LoopObserver nullObserver_;
+	trace::LoopObserver &observer_;
 	sched::Scheduler sched_;
 	KickTimer kick_;
 
@@ -117,7 +125,7 @@ private:
 	ev_timer durationTimer_;
 
 	RunRecord record_;
-	std::vector<bool> retryPending_;
+	std::vector<VmSlot> slots_;
 	std::optional<Nanos> durationDeadline_;
 	std::optional<Nanos> idleSince_;
 	std::optional<Nanos> lastSliceExit_;

@@ -9,12 +9,9 @@
 #include <optional>
 #include <string_view>
 
-namespace quanta {
+#include "base/Nanos.h"
 
-// Monotonic time and durations, always in nanoseconds.
-using Nanos = std::int64_t;
-
-namespace sched {
+namespace quanta::sched {
 
 enum class Policy {
 	Io,         // run until the next I/O exit, then the next VM; no timer
@@ -51,6 +48,4 @@ bool endsSlice(Policy policy, SliceEnd why);
 // Whether slices under \a policy have a timer budget (all but Io).
 bool hasBudget(Policy policy);
 
-} // namespace sched
-
-} // namespace quanta
+} // namespace quanta::sched

@@ -4,9 +4,6 @@
 #include <linux/kvm.h>
 #include <utility>
 
-#include "trace/Trace.h"
-#include "vmm/Machine.h"
-
 namespace quanta::trace {
 
 namespace {
@@ -63,20 +60,17 @@ std::string resultText(std::string_view call, long result)
 }
 
 // "KVM_EXIT_IO out port 0x10 (work counter), 2 bytes"
-std::string describeExit(Machine &machine)
+std::string describeExit(const ExitSeen &exit)
 {
-	const kvm_run &run = machine.runState();
-	switch (run.exit_reason) {
-	case KVM_EXIT_IO: {
-		const std::string *device = machine.bus().deviceName(run.io.port);
-		return fmt::format("KVM_EXIT_IO {} port {:#x} ({}), {} byte{}",
-				   run.io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run.io.port,
-				   device ? *device : "no device", run.io.size, run.io.size == 1 ? "" : "s");
-	}
+	const ExitEvent &event = exit.event;
+	switch (event.reason) {
+	case KVM_EXIT_IO:
+		return fmt::format("KVM_EXIT_IO {} port {:#x} ({}), {} byte{}", event.out ? "out" : "in", event.port,
+				   exit.device.empty() ? "no device" : exit.device, event.size, event.size == 1 ? "" : "s");
 	case KVM_EXIT_HLT:
 		return "KVM_EXIT_HLT";
 	case KVM_EXIT_MMIO:
-		return fmt::format("KVM_EXIT_MMIO at {:#x}", run.mmio.phys_addr);
+		return fmt::format("KVM_EXIT_MMIO at {:#x}", exit.mmioAddress);
 	case KVM_EXIT_SHUTDOWN:
 		return "KVM_EXIT_SHUTDOWN (triple fault)";
 	case KVM_EXIT_FAIL_ENTRY:
@@ -86,7 +80,7 @@ std::string describeExit(Machine &machine)
 	case KVM_EXIT_INTR:
 		return "EINTR (KVM_EXIT_INTR)";
 	}
-	return fmt::format("exit reason {}", run.exit_reason);
+	return fmt::format("exit reason {}", event.reason);
 }
 
 std::string_view sliceEndReason(sched::SliceEnd why)
@@ -156,14 +150,14 @@ void Explain::begin()
 	fmt::print(out_, "explain: -- the host: /dev/kvm --\n");
 }
 
-void Explain::vmSetup(std::size_t index, const PreparedGuest &guest, std::string_view imagePath)
+void Explain::vmSetup(std::size_t index, std::string_view name, std::string_view imagePath, ImageFormat format,
+		      CpuMode mode, std::uint64_t memoryBytes)
 {
-	fmt::print(out_, "explain: -- VM {} \"{}\": {} ({} image, {} mode) --\n", index + 1, guest.name, imagePath,
-		   imageFormatName(guest.format), cpuModeName(guest.boot.mode));
+	fmt::print(out_, "explain: -- VM {} \"{}\": {} ({} image, {} mode) --\n", index + 1, name, imagePath,
+		   imageFormatName(format), cpuModeName(mode));
 	note(fmt::format("(no ioctl) guest memory: {} MiB of anonymous mmap; the image, GDT{} and stack are "
 			 "written into it before KVM sees it",
-			 guest.memory->size() >> 20,
-			 guest.boot.mode == CpuMode::Paged || guest.boot.mode == CpuMode::Long ? ", page tables" : ""));
+			 memoryBytes >> 20, mode == CpuMode::Paged || mode == CpuMode::Long ? ", page tables" : ""));
 }
 
 void Explain::loopSetup(std::string_view policy, Nanos quantum, std::optional<Nanos> length, std::size_t vms)
@@ -184,10 +178,12 @@ void Explain::runStarting()
 	std::fflush(out_);
 }
 
-void Explain::sliceStarted(const Machine &machine, sched::Policy policy, std::optional<Nanos> timer)
+void Explain::sliceStarted(const SliceStart &slice)
 {
 	if (!active())
 		return;
+	const sched::Policy policy = slice.policy;
+	const std::optional<Nanos> timer = slice.timer;
 	exitsTold_ = 0;
 	exitsHidden_ = 0;
 	std::string how = policy == sched::Policy::Stride       ? "earliest virtual deadline among the VMs not ahead"
@@ -198,13 +194,14 @@ void Explain::sliceStarted(const Machine &machine, sched::Policy policy, std::op
 				: policy == sched::Policy::Io ? std::string("no timer: policy io switches at I/O exits")
 							      : std::string("no timer: a lone VM has nobody to yield to");
 	step(fmt::format("slice {}: the scheduler ({}: {}) picks {}; {}", slicesTold_ + 1,
-			 sched::policyName(policy), how, machine.name(), timerText));
+			 sched::policyName(policy), how, slice.vmName, timerText));
 }
 
-void Explain::exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ran, bool retried)
+void Explain::exitHandled(const ExitSeen &exit)
 {
 	if (!active())
 		return;
+	const ExitOutcome &outcome = exit.outcome;
 	// The routine exits are told a few times; the one that ends the slice
 	// always is.
 	if (outcome.action == ExitAction::Continue && exitsTold_ >= kExitsPerSlice) {
@@ -216,8 +213,9 @@ void Explain::exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ra
 		note(fmt::format("... {} more exits, handled the same way", exitsHidden_));
 		exitsHidden_ = 0;
 	}
-	std::string what = retried ? fmt::format("retry of the parked {}", describeExit(machine))
-				   : fmt::format("KVM_RUN ran {} -> {}", duration(ran), describeExit(machine));
+	std::string what = exit.retried ? fmt::format("retry of the parked {}", describeExit(exit))
+					: fmt::format("KVM_RUN ran {} -> {}", duration(exit.event.exit - exit.event.enter),
+						      describeExit(exit));
 	std::string then;
 	switch (outcome.action) {
 	case ExitAction::Continue:
@@ -227,7 +225,9 @@ void Explain::exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ra
 		then = "a signal (the kick timer) interrupted the guest";
 		break;
 	case ExitAction::Park:
-		then = "no input yet: the VM parks until there is some";
+		then = outcome.parkReason == ParkReason::Channel
+			       ? "the channel is not ready: the VM parks until its peer acts"
+			       : "no input yet: the VM parks until there is some";
 		break;
 	case ExitAction::Halt:
 		then = "the guest halted";
@@ -245,15 +245,19 @@ void Explain::exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ra
 	note(fmt::format("{}: {}", what, then));
 }
 
-void Explain::sliceEnded(const Machine &machine, sched::SliceEnd why, Nanos length, Nanos ran, std::uint32_t runs)
+void Explain::sliceEnded(const SliceEvent &slice, std::string_view vmName)
 {
 	if (!active())
 		return;
+	const sched::SliceEnd why = slice.why;
+	const Nanos length = slice.end - slice.start;
+	const Nanos ran = slice.ran;
+	const std::uint32_t runs = slice.runs;
 	if (exitsHidden_ > 0)
 		note(fmt::format("... {} more exits, handled the same way", exitsHidden_));
 	note(fmt::format("slice ends ({}: {}) after {}; {} inside KVM_RUN ({} call{}) charged to {}",
 			 sched::sliceEndName(why), sliceEndReason(why), duration(length), duration(ran), runs,
-			 runs == 1 ? "" : "s", machine.name()));
+			 runs == 1 ? "" : "s", vmName));
 	++slicesTold_;
 	if (--slicesLeft_ == 0)
 		fmt::print(out_, "explain: that was {} slices; the run goes on without explaining\n", slicesTold_);

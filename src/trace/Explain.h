@@ -5,8 +5,8 @@
 //
 // The setup ioctls are reported by kvmIoctl itself through the IoctlObserver
 // this class provides, so the list cannot drift from what quanta really
-// does; the run loop calls the slice/exit hooks, which stop printing (and
-// cost one branch) after the first slices.
+// does; the run loop tells it slices and exits as a LoopObserver, and it
+// stops printing (costing one branch) after the first slices.
 #pragma once
 
 #include <cstdint>
@@ -15,18 +15,15 @@
 #include <string>
 #include <string_view>
 
+#include "boot/Boot.h"
+#include "boot/Image.h"
 #include "kvm/Ioctl.h"
 #include "sched/Policy.h"
-
-namespace quanta {
-class Machine;
-struct ExitOutcome;
-struct PreparedGuest;
-} // namespace quanta
+#include "trace/Trace.h"
 
 namespace quanta::trace {
 
-class Explain {
+class Explain final : public LoopObserver {
 public:
 	static constexpr std::size_t kDefaultSlices = 8;
 	// Exits told per slice; the rest are counted in the slice's last line.
@@ -42,17 +39,17 @@ public:
 
 	// Narration between the calls (from Run.cpp, in program order).
 	void begin();
-	void vmSetup(std::size_t index, const PreparedGuest &guest, std::string_view imagePath);
+	void vmSetup(std::size_t index, std::string_view name, std::string_view imagePath, ImageFormat format,
+		     CpuMode mode, std::uint64_t memoryBytes);
 	void loopSetup(std::string_view policy, Nanos quantum, std::optional<Nanos> duration, std::size_t vms);
 	void runStarting();
 
 	// From the run loop.
 	bool active() const { return slicesLeft_ > 0; }
-	void sliceStarted(const Machine &machine, sched::Policy policy, std::optional<Nanos> timer);
-	void exitHandled(Machine &machine, const ExitOutcome &outcome, Nanos ran, bool retried);
-	void sliceEnded(const Machine &machine, sched::SliceEnd why, Nanos length, Nanos ran,
-			std::uint32_t runs);
-	void idle();
+	void sliceStarted(const SliceStart &slice) override;
+	void exitHandled(const ExitSeen &exit) override;
+	void sliceEnded(const SliceEvent &slice, std::string_view vmName) override;
+	void idle() override;
 
 private:
 	void step(std::string_view text);

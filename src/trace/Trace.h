@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kvm/ExitOutcome.h"
 #include "sched/Policy.h"
 
 namespace quanta::trace {
@@ -79,8 +80,70 @@ struct VmTotals {
 };
 std::vector<VmTotals> totalsByVm(const TraceData &data);
 
-// The recorder the run loop appends to; nullptr there means no tracing.
-class Tracer {
+// What the run loop tells its observer, as plain values.
+struct SliceStart {
+	Nanos start;
+	std::uint32_t vm;
+	std::string_view vmName;
+	sched::Policy policy;
+	std::optional<Nanos> timer; // the slice timer's length; nullopt: no timer
+};
+
+struct ExitSeen {
+	ExitEvent event; // for a retry no KVM_RUN: enter == exit
+	bool retried;    // a parked exit completed once woken
+	std::string_view vmName;
+	std::string_view device;   // KVM_EXIT_IO: the port's device ("" if none)
+	std::uint64_t mmioAddress; // KVM_EXIT_MMIO only
+	const ExitOutcome &outcome;
+};
+
+// Everything that watches the run loop (the tracer, --explain) sits behind
+// this one interface. The base class is the null observer: it ignores
+// everything, so the loop calls it unconditionally.
+class LoopObserver {
+public:
+	virtual ~LoopObserver() = default;
+	virtual void sliceStarted(const SliceStart &) {}
+	virtual void exitHandled(const ExitSeen &) {}
+	virtual void sliceEnded(const SliceEvent &, std::string_view /*vmName*/) {}
+	virtual void idle() {} // nothing is runnable: the loop sleeps
+};
+
+// Several observers as one, called in the order they were added.
+class Observers final : public LoopObserver {
+public:
+	void add(LoopObserver &observer) { observers_.push_back(&observer); }
+	bool empty() const { return observers_.empty(); }
+
+	void sliceStarted(const SliceStart &slice) override
+	{
+		for (LoopObserver *o : observers_)
+			o->sliceStarted(slice);
+	}
+	void exitHandled(const ExitSeen &exit) override
+	{
+		for (LoopObserver *o : observers_)
+			o->exitHandled(exit);
+	}
+	void sliceEnded(const SliceEvent &slice, std::string_view vmName) override
+	{
+		for (LoopObserver *o : observers_)
+			o->sliceEnded(slice, vmName);
+	}
+	void idle() override
+	{
+		for (LoopObserver *o : observers_)
+			o->idle();
+	}
+
+private:
+	std::vector<LoopObserver *> observers_;
+};
+
+// The recorder: slices, and at level Exits every KVM_RUN (not the retries,
+// which do not enter the guest).
+class Tracer final : public LoopObserver {
 public:
 	// Exit events beyond this are counted, not kept: at 40k exits a second
 	// this is 25 s of exits, 32 MB of memory (allocated when the tracer is
@@ -101,6 +164,13 @@ public:
 		else
 			++data_.droppedExits;
 	}
+
+	void exitHandled(const ExitSeen &seen) override
+	{
+		if (wantsExits() && !seen.retried)
+			exit(seen.event);
+	}
+	void sliceEnded(const SliceEvent &event, std::string_view) override { slice(event); }
 
 	TraceData &data() { return data_; }
 	const TraceData &data() const { return data_; }

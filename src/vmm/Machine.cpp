@@ -1,10 +1,6 @@
 #include "vmm/Machine.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
-
-#include <quanta/abi.h>
 
 #include "base/Clock.h"
 #include "base/Error.h"
@@ -12,34 +8,16 @@
 namespace quanta {
 
 Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
-		 InputSource &input, const MachineOptions &options)
+		 InputSource &input, const DeviceOptions &options)
 	: name_(std::move(guest.name)), memory_(std::move(guest.memory)), console_(console),
-	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()),
-	  vcpu_(vm_.createVcpu(0)), serial_(console, consoleId, input),
-	  assignment_(*this, guest.layout.scratch()), native_(*this, work_, options.seed, options.channels, options.guestId - 1)
+	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()), vcpu_(vm_.createVcpu(0)),
+	  devices_(*this, console, consoleId, input, guest.layout.scratch(), options)
 {
 	vm_.setMemory(*memory_);
 	vcpu_.setCpuid(kvm.supportedCpuid());
 	BootState boot = prepareBoot(*memory_, guest.layout, guest.boot, vcpu_.sregs());
 	vcpu_.setSregs(boot.sregs);
 	vcpu_.setRegs(boot.regs);
-
-	bus_.setUnknownPortPolicy(options.unknownPorts);
-	bus_.attach(QUANTA_PORT_SERIAL, 1, serial_, "serial");
-	bus_.attach(QUANTA_PORT_COUNTER_NEO, 2, work_, "work counter");
-	bus_.attach(AssignmentHypercalls::kBase, AssignmentHypercalls::kCount, assignment_,
-		    "assignment hypercalls");
-	bus_.attach(QUANTA_PORT_HC_BASE, QUANTA_HC_COUNT, native_, "native hypercalls");
-	if (options.files) {
-		files_ = std::make_unique<FileDevice>(static_cast<GuestContext &>(*this), *options.files, options.guestId);
-		bus_.attach(QUANTA_PORT_FILE, 1, *files_, "files");
-	}
-}
-
-void Machine::release()
-{
-	if (files_)
-		files_->stopped();
 }
 
 Translation Machine::translatePointer(std::uint64_t pointer)
@@ -75,103 +53,34 @@ std::int64_t Machine::uptimeNs() const
 	return monotonicNow() - createdNs_;
 }
 
-ExitOutcome Machine::fault(std::string what)
+KvmExit Machine::pendingExit(int runResult)
 {
+	return { runResult, vcpu_.runState(), vcpu_.ioData() };
+}
+
+// Where the guest was: read only for a fault, never on the hot path.
+ExitOutcome Machine::withRip(ExitOutcome outcome)
+{
+	if (outcome.action != ExitAction::Fault)
+		return outcome;
 	std::string rip;
 	try {
 		rip = fmt::format("{:#x}", vcpu_.regs().rip);
 	} catch (const HostError &) {
 		rip = "unknown";
 	}
-	return { ExitAction::Fault, fmt::format("{} at rip {}", what, rip) };
+	outcome.diagnosis = fmt::format("{} at rip {}", outcome.diagnosis, rip);
+	return outcome;
 }
 
-ExitOutcome Machine::handle(int rc)
+ExitOutcome Machine::handle(int runResult)
 {
-	if (rc == -EINTR) {
-		++stats_.interrupts;
-		return { ExitAction::Interrupted, {} };
-	}
-	if (rc == -EAGAIN)
-		return { ExitAction::Continue, {} };
-	if (rc < 0)
-		return fault(fmt::format("KVM_RUN failed: {} (errno {})", std::strerror(-rc), -rc));
-	return handleExit();
+	return withRip(handleExit(pendingExit(runResult), devices_));
 }
 
 ExitOutcome Machine::retryExit()
 {
-	return handleIo();
-}
-
-ExitOutcome Machine::handleExit()
-{
-	kvm_run &run = vcpu_.runState();
-	if (run.exit_reason == KVM_EXIT_INTR) {
-		++stats_.interrupts;
-		return { ExitAction::Interrupted, {} };
-	}
-	++stats_.guestExits;
-	switch (run.exit_reason) {
-	case KVM_EXIT_IO: {
-		PortCount &count = stats_.byPort[run.io.port];
-		if (run.io.direction == KVM_EXIT_IO_OUT) {
-			++stats_.ioOut;
-			++count.out;
-		} else {
-			++stats_.ioIn;
-			++count.in;
-		}
-		ExitOutcome outcome = handleIo();
-		outcome.ioExit = true;
-		return outcome;
-	}
-	case KVM_EXIT_HLT:
-		++stats_.hlt;
-		return { ExitAction::Halt, {} };
-	case KVM_EXIT_MMIO:
-		++stats_.mmio;
-		return fault(fmt::format("MMIO outside memory: {} of {} bytes at guest-physical {:#x}",
-					 run.mmio.is_write ? "write" : "read", run.mmio.len,
-					 run.mmio.phys_addr));
-	case KVM_EXIT_SHUTDOWN:
-		++stats_.shutdown;
-		return fault("triple fault (KVM_EXIT_SHUTDOWN)");
-	case KVM_EXIT_FAIL_ENTRY:
-		++stats_.failEntry;
-		return fault(fmt::format("VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware reason {:#x})",
-					 run.fail_entry.hardware_entry_failure_reason));
-	case KVM_EXIT_INTERNAL_ERROR:
-		++stats_.internalError;
-		return fault(fmt::format("KVM internal error (suberror {})", run.internal.suberror));
-	default:
-		++stats_.other;
-		return fault(fmt::format("unhandled exit reason {}", run.exit_reason));
-	}
-}
-
-ExitOutcome Machine::handleIo()
-{
-	kvm_run &run = vcpu_.runState();
-	PortBus::Result result = bus_.dispatch(run);
-	switch (result.status) {
-	case IoStatus::Done:
-		return { ExitAction::Continue, {} };
-	case IoStatus::Blocked:
-		return { ExitAction::Park, {} };
-	case IoStatus::Yield:
-		return { ExitAction::Yield, {} };
-	case IoStatus::Stop:
-		return { ExitAction::Exit, {} };
-	case IoStatus::Error:
-		break;
-	}
-	const char *direction = run.io.direction == KVM_EXIT_IO_OUT ? "out" : "in";
-	if (result.unknownPort)
-		return fault(fmt::format("unknown port {:#x} ({}, {} byte{})", run.io.port, direction,
-					 run.io.size, run.io.size == 1 ? "" : "s"));
-	return fault(fmt::format("port {:#x} ({}, {} byte{}): {}", run.io.port, direction, run.io.size,
-				 run.io.size == 1 ? "" : "s", result.error));
+	return withRip(quanta::retryExit(pendingExit(0), devices_));
 }
 
 } // namespace quanta

@@ -1073,7 +1073,6 @@ public:
 	explicit FakeGuest(std::size_t bytes)
 		: memory_(bytes) {}
 	GuestMemory &memory() override { return memory_; }
-	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t) override { return {}; }
 	std::uint64_t pointerBase() override { return 0; }
 	void print(std::string_view) override {}
@@ -1087,7 +1086,6 @@ public:
 
 private:
 	GuestMemory memory_;
-	ExitStats stats_;
 };
 
 constexpr std::uint64_t kRequest = 0x1000;

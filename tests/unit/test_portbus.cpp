@@ -41,6 +41,7 @@ struct FakeRun {
 	alignas(kvm_run) std::uint8_t page[4096] = {};
 	kvm_run &run() { return *reinterpret_cast<kvm_run *>(page); }
 	std::uint8_t *data() { return page + 1024; }
+	PortBus::Result dispatch(PortBus &bus) { return bus.dispatch(run().io, { data(), sizeof(page) - 1024 }); }
 
 	void io(std::uint16_t port, bool out, std::uint8_t size, std::uint32_t count)
 	{
@@ -80,7 +81,7 @@ TEST_CASE("devices see offsets, and rep counts are split by the bus")
 	fake.io(0x302, true, 2, 3);
 	const std::uint8_t payload[] = { 1, 2, 3, 4, 5, 6 };
 	std::memcpy(fake.data(), payload, sizeof(payload));
-	CHECK(bus.dispatch(fake.run()).status == IoStatus::Done);
+	CHECK(fake.dispatch(bus).status == IoStatus::Done);
 	REQUIRE(dev.outs.size() == 3);
 	CHECK(dev.outs[0].first == 2);
 	CHECK(dev.outs[2].second == std::vector<std::uint8_t>{ 5, 6 });
@@ -94,9 +95,9 @@ TEST_CASE("a blocked rep IN resumes at the element that blocked")
 	FakeRun fake;
 	fake.io(0x300, false, 1, 4);
 	dev.blockAfter = 2;
-	CHECK(bus.dispatch(fake.run()).status == IoStatus::Blocked);
+	CHECK(fake.dispatch(bus).status == IoStatus::Blocked);
 	CHECK(dev.ins == 2);
-	CHECK(bus.dispatch(fake.run()).status == IoStatus::Done);
+	CHECK(fake.dispatch(bus).status == IoStatus::Done);
 	CHECK(dev.ins == 4);
 	const std::uint8_t expected[] = { 0x41, 0x42, 0x43, 0x44 };
 	CHECK(std::memcmp(fake.data(), expected, 4) == 0);
@@ -107,13 +108,13 @@ TEST_CASE("unknown ports fault by default, or read all ones when ignored")
 	PortBus bus;
 	FakeRun fake;
 	fake.io(0x80, false, 4, 1);
-	auto result = bus.dispatch(fake.run());
+	auto result = fake.dispatch(bus);
 	CHECK(result.status == IoStatus::Error);
 	CHECK(result.unknownPort);
 
 	bus.setUnknownPortPolicy(UnknownPortPolicy::Ignore);
 	std::memset(fake.data(), 0, 4);
-	CHECK(bus.dispatch(fake.run()).status == IoStatus::Done);
+	CHECK(fake.dispatch(bus).status == IoStatus::Done);
 	std::uint32_t value;
 	std::memcpy(&value, fake.data(), 4);
 	CHECK(value == 0xffffffffu);
@@ -128,7 +129,7 @@ TEST_CASE("device errors carry the device's reason")
 	FakeRun fake;
 	fake.io(0x10, true, 1, 1);
 	fake.data()[0] = 0xee;
-	auto result = bus.dispatch(fake.run());
+	auto result = fake.dispatch(bus);
 	CHECK(result.status == IoStatus::Error);
 	CHECK(result.error == "bad byte");
 }

@@ -1,0 +1,56 @@
+// What handling one KVM exit came to: a closed set of actions for the run
+// loop, with everything it needs to act on them (the guest's exit status,
+// why a parked vCPU waits, a fault's one-line diagnosis). Plain values: the
+// devices, the exit handler, the loop and the observers all speak it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace quanta {
+
+enum class ExitAction {
+	Continue,    // handled; re-enter the guest
+	Interrupted, // a host signal ended KVM_RUN (slice timer, SIGINT)
+	Park,        // waits for something (parkReason); retry the exit when woken
+	Halt,        // the guest finished (HLT)
+	Exit,        // the guest called the exit hypercall (status in exitStatus)
+	Yield,       // the guest gave up the rest of its slice
+	Fault,       // the guest did something fatal; diagnosis says what
+};
+
+// What a parked vCPU waits for; each reason has its own wake-up path in the
+// run loop. A new kind of wait adds a reason here and a wake-up there.
+enum class ParkReason {
+	Input,   // standard input (serial IN with nothing typed yet)
+	Channel, // a peer VM on a channel (send to a full, receive from an empty one)
+};
+
+struct ExitOutcome {
+	ExitOutcome(ExitAction action = ExitAction::Continue, std::string diagnosis = {})
+		: action(action), diagnosis(std::move(diagnosis))
+	{
+	}
+
+	ExitAction action;
+	std::string diagnosis;   // Fault only: one line
+	bool ioExit = false;     // the exit was port I/O (ends the slice under `io`)
+	ParkReason parkReason{}; // Park only
+	std::uint32_t exitStatus = 0; // Exit only: what the guest passed
+
+	static ExitOutcome fault(std::string diagnosis) { return { ExitAction::Fault, std::move(diagnosis) }; }
+};
+
+inline const char *parkReasonName(ParkReason reason)
+{
+	switch (reason) {
+	case ParkReason::Input:
+		return "input";
+	case ParkReason::Channel:
+		return "channel";
+	}
+	return "?";
+}
+
+} // namespace quanta
