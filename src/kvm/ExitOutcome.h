@@ -34,12 +34,24 @@ struct ExitOutcome {
 	}
 
 	ExitAction action;
-	std::string diagnosis;   // Fault only: one line
-	bool ioExit = false;     // the exit was port I/O (ends the slice under `io`)
-	ParkReason parkReason{}; // Park only
+	std::string diagnosis;        // Fault only: one line
+	bool ioExit = false;          // the exit was port I/O (ends the slice under `io`)
+	ParkReason parkReason{};      // Park only
 	std::uint32_t exitStatus = 0; // Exit only: what the guest passed
 
 	static ExitOutcome fault(std::string diagnosis) { return { ExitAction::Fault, std::move(diagnosis) }; }
+	static ExitOutcome park(ParkReason reason)
+	{
+		ExitOutcome outcome(ExitAction::Park);
+		outcome.parkReason = reason;
+		return outcome;
+	}
+	static ExitOutcome exit(std::uint32_t status)
+	{
+		ExitOutcome outcome(ExitAction::Exit);
+		outcome.exitStatus = status;
+		return outcome;
+	}
 };
 
 inline const char *parkReasonName(ParkReason reason)

@@ -42,10 +42,10 @@ struct SliceVerdict {
 	{
 	}
 
-	std::optional<sched::SliceEnd> end; // nullopt: re-enter the guest
+	std::optional<sched::SliceEnd> end;  // nullopt: re-enter the guest
 	VmStatus status = VmStatus::Running; // not Running: the VM has ended
-	std::string diagnosis;              // for the report, with an ended status
-	std::string message;                // one line for stderr ("halted after 9 exits"), or empty
+	std::string diagnosis;               // for the report, with an ended status
+	std::string message;                 // one line for stderr ("halted after 9 exits"), or empty
 };
 
 // kicked: the slice timer's signal ended KVM_RUN (for Interrupted; any

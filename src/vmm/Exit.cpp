@@ -36,18 +36,12 @@ ExitOutcome retryExit(const KvmExit &exit, VmDevices &devices)
 	switch (result.status) {
 	case IoStatus::Done:
 		return { ExitAction::Continue };
-	case IoStatus::Blocked: {
-		ExitOutcome park{ ExitAction::Park };
-		park.parkReason = result.parkReason;
-		return park;
-	}
+	case IoStatus::Blocked:
+		return ExitOutcome::park(result.parkReason);
 	case IoStatus::Yield:
 		return { ExitAction::Yield };
-	case IoStatus::Stop: {
-		ExitOutcome stop{ ExitAction::Exit };
-		stop.exitStatus = result.stopStatus;
-		return stop;
-	}
+	case IoStatus::Stop:
+		return ExitOutcome::exit(result.stopStatus);
 	case IoStatus::Error:
 		break;
 	}

@@ -79,9 +79,7 @@ TEST_CASE("the exit hypercall: status 0 halted, anything else failed")
 	CHECK(halted.diagnosis == "exit status 0");
 	CHECK(halted.message == "exited with status 0 after 5 exits");
 
-	ExitOutcome bad{ ExitAction::Exit };
-	bad.exitStatus = 7;
-	SliceVerdict failed = classifyExit(bad, Policy::Stride, false, 6);
+	SliceVerdict failed = classifyExit(ExitOutcome::exit(7), Policy::Stride, false, 6);
 	CHECK(failed.end == SliceEnd::Halt);
 	CHECK(failed.status == VmStatus::Failed);
 	CHECK(failed.diagnosis == "exit status 7");
