@@ -417,7 +417,6 @@ public:
 	explicit FakeGuest(std::size_t bytes)
 		: memory_(bytes) {}
 	GuestMemory &memory() override { return memory_; }
-	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t) override { return {}; }
 	std::uint64_t pointerBase() override { return 0; }
 	void print(std::string_view text) override { printed += text; }
@@ -428,7 +427,6 @@ public:
 
 private:
 	GuestMemory memory_;
-	ExitStats stats_;
 };
 
 // A net port fed by the test.
