@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <map>
+#include <sched.h>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -313,6 +314,15 @@ std::vector<OptionDef> makeTable()
 		{ "--seed", nullptr, "seed", K::Value, nullptr,
 		  "seed for the guests' random hypercall, for reproducible runs (default: random)",
 		  [](S &s, const V &v) { s.options.seed = v.whole("a whole number"); }, false, false, "N" },
+		{ "--cpu", nullptr, "cpu", K::Value, nullptr,
+		  "pin quanta's thread to this CPU (sched_setaffinity), recorded in the JSON metadata",
+		  [](S &s, const V &v) {
+			  std::uint64_t cpu = v.whole("a CPU number");
+			  if (cpu >= CPU_SETSIZE)
+				  v.fail(fmt::format("{} is not a CPU number (0 to {})", cpu, CPU_SETSIZE - 1));
+			  s.options.cpu = static_cast<int>(cpu);
+		  },
+		  false, false, "N" },
 		{ "--stats-json", nullptr, "stats_json", K::Value, nullptr, "write the run's report as JSON to this file",
 		  [](S &s, const V &v) { s.options.statsJsonPath = v.text("a file name"); }, false, false, "FILE" },
 		{ "--report", nullptr, "report", K::Flag, nullptr,

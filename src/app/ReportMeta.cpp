@@ -1,7 +1,9 @@
 #include "app/ReportMeta.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "Version.h"
+#include "base/Error.h"
 
 #ifndef QUANTA_VERSION
 #define QUANTA_VERSION "unknown"
@@ -259,6 +262,17 @@ std::string cpuListText(const std::vector<int> &cpus)
 		i = j + 1;
 	}
 	return out;
+}
+
+void pinToCpu(int cpu)
+{
+	std::vector<int> allowed = affinity();
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (::sched_setaffinity(0, sizeof set, &set) != 0)
+		throw UsageError(fmt::format("--cpu {}: cannot run there ({}; this process may use CPUs {})", cpu,
+					     std::strerror(errno), cpuListText(allowed)));
 }
 
 std::string experimentFileOf(const std::vector<std::string> &args)

@@ -53,6 +53,10 @@ nlohmann::json metadataJson(const RunMetadata &meta);
 // The experiment file named by a command line (`quanta run|sweep FILE`).
 std::string experimentFileOf(const std::vector<std::string> &args);
 
+// Pins the calling thread to one CPU; throws UsageError when this process
+// may not run there (offline, or outside its cgroup or affinity mask).
+void pinToCpu(int cpu);
+
 // SHA-256 of data as 64 lowercase hex digits (sha256sum prints the same).
 std::string sha256Hex(std::string_view data);
 

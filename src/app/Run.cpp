@@ -68,6 +68,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
 		prepared.push_back(prepareGuest(config));
+	if (options.cpu)
+		pinToCpu(*options.cpu);
 	const trace::TraceOutputs traceOutputs{ options.tracePath, options.traceCsvPath, options.plotPath };
 	for (auto [option, path] : { std::pair{ "--stats-json", &options.statsJsonPath },
 				     std::pair{ "--trace", &traceOutputs.json },
@@ -176,6 +178,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 	if (explain)
 		explain->runStarting();
 	RunMetadata meta = startMetadata(runSeed);
+	meta.cpuPinned = options.cpu;
 	meta.sweep = sweep;
 	RunRecord record = executive.run();
 	finishMetadata(meta);

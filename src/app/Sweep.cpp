@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <sched.h>
 #include <set>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ name (its file name without .toml) in the current directory.
   --list          print one self-contained command per run (for GNU parallel,
                   a Slurm array, ...) and exit; with --resume only the missing
   --run N         run only run N (0-based) and write its report
+  --cpu N         with --run: pin the run to CPU N (see quanta --help)
   --collect DIR   summarise the reports (*.json, kind report) under DIR,
                   however they were made; writes into DIR (or --out-dir)
 See docs/experiments.md.
@@ -226,7 +228,7 @@ int collect(const std::string &dir, const std::string &outDir, const std::vector
 
 // One run, in this process: the cell's Options, its report written to
 // runs/run-NNNN.json only when the run was not interrupted.
-int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDir)
+int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDir, std::optional<int> cpu)
 {
 	if (runIndex >= spec.runs())
 		throw UsageError(fmt::format("--run {}: the sweep has runs 0 to {}", runIndex, spec.runs() - 1));
@@ -241,6 +243,8 @@ int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDi
 	part += ".part";
 	options.statsJsonPath = part.string();
 	options.status = false;
+	if (cpu)
+		options.cpu = cpu;
 	// Outputs the file names go next to the run's report, one per run.
 	fs::path stem = report;
 	stem.replace_extension();
@@ -473,6 +477,7 @@ int sweepCommand(const std::vector<std::string> &args)
 	std::string outDir;
 	std::string collectDir;
 	std::optional<std::size_t> runIndex;
+	std::optional<int> cpu;
 	bool list = false;
 	bool resume = false;
 	try {
@@ -498,6 +503,13 @@ int sweepCommand(const std::vector<std::string> &args)
 				if (text.empty() || *end || errno || text[0] == '-')
 					throw UsageError(fmt::format("sweep: --run '{}' is not a run number", text));
 				runIndex = static_cast<std::size_t>(n);
+			} else if (arg == "--cpu") {
+				const std::string &text = value();
+				char *end = nullptr;
+				unsigned long n = std::strtoul(text.c_str(), &end, 10);
+				if (text.empty() || *end || text[0] == '-' || n >= CPU_SETSIZE)
+					throw UsageError(fmt::format("sweep: --cpu '{}' is not a CPU number", text));
+				cpu = static_cast<int>(n);
 			} else if (arg == "--list") {
 				list = true;
 			} else if (arg == "--resume") {
@@ -510,6 +522,8 @@ int sweepCommand(const std::vector<std::string> &args)
 				throw UsageError(fmt::format("sweep: one experiment file, got '{}' and '{}'", file, arg));
 			}
 		}
+		if (cpu && !runIndex)
+			throw UsageError("sweep: --cpu N goes with --run N (pin each run of a --list where the job engine runs it)");
 		if (!collectDir.empty()) {
 			if (!file.empty() || list || runIndex || resume)
 				throw UsageError("sweep: --collect DIR takes no experiment file, --list, --run or --resume");
@@ -523,7 +537,7 @@ int sweepCommand(const std::vector<std::string> &args)
 		if (outDir.empty())
 			outDir = defaultOutDir(spec);
 		if (runIndex)
-			return runOne(spec, *runIndex, outDir);
+			return runOne(spec, *runIndex, outDir, cpu);
 		// Every cell must make valid options before anything runs.
 		for (std::size_t cell = 0; cell < spec.cells(); ++cell)
 			sweepCellOptions(spec, cell);

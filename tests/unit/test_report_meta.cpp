@@ -6,6 +6,9 @@
 
 #include "app/Report.h"
 #include "app/ReportMeta.h"
+#include "base/Error.h"
+
+#include <sched.h>
 
 using namespace quanta;
 
@@ -35,6 +38,19 @@ TEST_SUITE("report-meta")
 		CHECK(experimentFileOf({ "quanta", "sweep", "s.toml" }) == "s.toml");
 		CHECK(experimentFileOf({ "quanta", "-g", "a.elf" }) == "");
 		CHECK(experimentFileOf({ "quanta", "sweep", "--collect", "d" }) == "");
+	}
+
+	TEST_CASE("--cpu pins the thread, or says where it may run")
+	{
+		cpu_set_t saved;
+		REQUIRE(::sched_getaffinity(0, sizeof saved, &saved) == 0);
+		int first = 0;
+		while (!CPU_ISSET(first, &saved))
+			++first;
+		pinToCpu(first);
+		CHECK(::sched_getcpu() == first);
+		CHECK_THROWS_WITH_AS(pinToCpu(CPU_SETSIZE - 1), doctest::Contains("this process may use CPUs"), UsageError);
+		::sched_setaffinity(0, sizeof saved, &saved);
 	}
 
 	TEST_CASE("metadata carries the command line, its hash, the seed and the host")
