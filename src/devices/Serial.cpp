@@ -30,6 +30,10 @@ IoStatus Serial::portOut(std::uint16_t, std::span<const std::uint8_t> data)
 		error_ = fmt::format("serial OUT of {} bytes (only 1-byte access is defined)", data.size());
 		return IoStatus::Error;
 	}
+	// A slow or closed stdout: the VM parks and retries this OUT once the
+	// console's queue drains (or the run ends), so output never piles up.
+	if (!console_.acceptsOutput())
+		return IoStatus::Blocked;
 	console_.write(vm_, data[0]);
 	return IoStatus::Done;
 }

@@ -1,5 +1,7 @@
 // The 0xE9 serial console: a 1-byte OUT prints, a 1-byte IN reads input
-// (0xFF at end of input). Other sizes are a guest error.
+// (0xFF at end of input). Other sizes are a guest error. Both may block:
+// IN when no input has arrived yet, OUT while the console cannot take more
+// output (stdout is slow or closed).
 #pragma once
 
 #include "devices/PortBus.h"

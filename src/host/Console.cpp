@@ -1,90 +1,142 @@
 #include "host/Console.h"
 
-#include <cerrno>
-#include <unistd.h>
+#include <algorithm>
+#include <cstring>
 
 namespace quanta {
 
-Console::Console(int fd, bool prefix)
-	: fd_(fd), prefix_(prefix)
+Console::Console(int fd, bool prefix, OutputQueue::Mode mode, std::function<Nanos()> clock)
+	: prefix_(prefix), queue_(fd, mode), clock_(std::move(clock))
 {
 }
 
 std::size_t Console::addVm(std::string name)
 {
 	nameWidth_ = std::max(nameWidth_, name.size());
-	streams_.push_back(Stream{ std::move(name), {}, false });
+	Stream stream;
+	stream.name = std::move(name);
+	stream.pending.reserve(kMaxLine);
+	streams_.push_back(std::move(stream));
 	return streams_.size() - 1;
 }
 
 void Console::write(std::size_t vm, std::uint8_t byte)
 {
+	char c = static_cast<char>(byte);
+	write(vm, std::string_view(&c, 1));
+}
+
+void Console::write(std::size_t vm, std::string_view text)
+{
 	Stream &stream = streams_[vm];
-	stream.pending.push_back(static_cast<char>(byte));
-	if (byte == '\n')
-		emit(stream, true);
+	const Nanos now = clock_();
+	while (!text.empty()) {
+		if (stream.pending.empty())
+			stream.pendingSince = now;
+		stream.lastByteAt = now;
+		std::size_t take = std::min(kMaxLine - stream.pending.size(), text.size());
+		const void *newline = std::memchr(text.data(), '\n', take);
+		if (newline)
+			take = static_cast<std::size_t>(static_cast<const char *>(newline) - text.data()) + 1;
+		stream.pending.append(text.data(), take);
+		text.remove_prefix(take);
+		if (newline)
+			emit(vm, true);
+		else if (stream.pending.size() >= kMaxLine || now - stream.pendingSince >= kMaxLineAge)
+			emit(vm, false);
+	}
+	push();
 }
 
 void Console::flush(std::size_t vm)
 {
-	Stream &stream = streams_[vm];
-	if (!stream.pending.empty())
-		emit(stream, false);
+	if (!streams_[vm].pending.empty())
+		emit(vm, false);
+	push();
 }
 
 void Console::flushAll()
 {
 	for (std::size_t i = 0; i < streams_.size(); ++i)
-		flush(i);
+		if (!streams_[i].pending.empty())
+			emit(i, false);
+	push();
 }
 
-void Console::emit(Stream &stream, bool endOfLine)
+void Console::flushStale()
 {
-	std::size_t self = static_cast<std::size_t>(&stream - streams_.data());
-	// Our partial line was already ended by another VM's output: the
-	// newline that completes it would only print an empty prefixed line.
-	if (stream.cutShort && !stream.pending.empty() && stream.pending.front() == '\n')
-		stream.pending.erase(0, 1);
-	stream.cutShort = false;
-	if (stream.pending.empty())
+	Nanos now = clock_();
+	for (std::size_t i = 0; i < streams_.size(); ++i)
+		if (!streams_[i].pending.empty() && now >= staleAt(streams_[i]))
+			emit(i, false);
+	push();
+}
+
+std::optional<Nanos> Console::staleDeadline() const
+{
+	std::optional<Nanos> first;
+	for (const Stream &stream : streams_)
+		if (!stream.pending.empty())
+			first = std::min(first.value_or(staleAt(stream)), staleAt(stream));
+	return first;
+}
+
+void Console::emit(std::size_t vm, bool endOfLine)
+{
+	Stream &stream = streams_[vm];
+	const bool multi = prefixed();
+	// Our shown part was already ended by another VM's line: a lone
+	// newline completing it would only print an empty continuation.
+	if (multi && stream.split && stream.pending == "\n") {
+		stream.pending.clear();
+		stream.split = false;
 		return;
-	std::string out;
-	bool multi = prefix_ && streams_.size() > 1;
-	// Another VM's partial line is on screen: end it before we start ours.
-	if (lastWriter_ != SIZE_MAX && lastWriter_ != self && streams_[lastWriter_].midLine) {
+	}
+	// Another VM's partial line is on screen: end it before ours starts.
+	if (lastWriter_ != SIZE_MAX && lastWriter_ != vm && streams_[lastWriter_].shown) {
+		Stream &cut = streams_[lastWriter_];
 		if (multi) {
-			out.push_back('\n');
-			streams_[lastWriter_].cutShort = true;
+			queue_.enqueue("\n");
+			cut.split = true;
 		}
-		streams_[lastWriter_].midLine = false;
+		cut.shown = false;
 	}
-	if (multi && !stream.midLine) {
-		out += stream.name;
-		out.append(nameWidth_ - stream.name.size(), ' ');
-		out += " | ";
+	if (multi && !stream.shown) {
+		std::string prefix = stream.name;
+		prefix.append(nameWidth_ - stream.name.size(), ' ');
+		prefix += stream.split ? " + " : " | ";
+		queue_.enqueue(prefix);
 	}
-	out += stream.pending;
+	queue_.enqueue(stream.pending);
 	stream.pending.clear();
-	stream.midLine = !endOfLine;
-	lastWriter_ = self;
-	writeAll(out);
+	stream.shown = !endOfLine;
+	if (endOfLine)
+		stream.split = false;
+	lastWriter_ = vm;
 }
 
-void Console::writeAll(const std::string &text)
+// Writes what emit() queued: one write(2) for everything one call printed.
+void Console::push()
 {
+	if (queue_.closed() || queue_.queued() == 0)
+		return;
 	beforeOutput();
-	const char *data = text.data();
-	std::size_t left = text.size();
-	while (left > 0) {
-		ssize_t n = ::write(fd_, data, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return; // stdout closed: output is lost, the VMs go on
-		}
-		data += n;
-		left -= static_cast<std::size_t>(n);
-	}
+	queue_.writeSome();
+}
+
+void Console::onWritable()
+{
+	if (queue_.queued() > 0)
+		beforeOutput();
+	queue_.writeSome();
+}
+
+std::size_t Console::heldBytes() const
+{
+	std::size_t held = queue_.capacity();
+	for (const Stream &stream : streams_)
+		held += stream.pending.capacity();
+	return held;
 }
 
 } // namespace quanta

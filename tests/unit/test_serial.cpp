@@ -119,7 +119,7 @@ TEST_CASE("several VMs: lines prefixed with aligned names, partial lines kept ap
 	CHECK(capture.drain() == "Neo      | one\n"
 				 "Neo      | tw\n"
 				 "Morpheus | red pill\n"
-				 "Neo      | o\n");
+				 "Neo      + o\n");
 }
 
 TEST_CASE("prefixing can be turned off")
