@@ -107,6 +107,8 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 	report.stopSignal = record.stopSignal;
 	report.durationReached = record.durationReached;
 	report.deadlock = record.deadlock;
+	report.stdoutClosed = record.stdoutClosed;
+	report.stdoutDroppedBytes = record.stdoutDroppedBytes;
 	for (std::size_t i = 0; channels && i < channels->size(); ++i) {
 		const Channel &c = channels->channel(i);
 		report.channels.push_back({ c.spec().name, machines[c.spec().producer]->name(),
@@ -207,6 +209,7 @@ std::string formatReportTable(const RunReport &r)
 	out += fmt::format("\nquanta report: policy {}, quantum {:.3g} ms, wall {:.1f} ms{}\n", r.policy,
 			   ms(r.quantumNs), ms(r.wallNs),
 			   r.stopSignal        ? fmt::format(" (stopped by signal {})", r.stopSignal)
+			   : r.stdoutClosed    ? " (stdout closed)"
 			   : r.durationReached ? " (duration reached)"
 					       : "");
 	std::size_t nameWidth = 12;
@@ -323,6 +326,8 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 		{ "stop_signal", r.stopSignal },
 		{ "duration_reached", r.durationReached },
 		{ "deadlock", r.deadlock },
+		{ "stdout_closed", r.stdoutClosed },
+		{ "stdout_dropped_bytes", r.stdoutDroppedBytes },
 		{ "channels", channelsJson(r) },
 		{ "warnings", warnings },
 		{ "vms", vms },

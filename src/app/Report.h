@@ -50,6 +50,8 @@ struct RunReport {
 	int stopSignal;
 	bool durationReached;
 	bool deadlock;
+	bool stdoutClosed;                // the run ended because stdout could not be written
+	std::uint64_t stdoutDroppedBytes; // guest output that never reached stdout
 	struct ChannelRow {
 		std::string name, from, to;
 		std::uint32_t slots, used;

@@ -106,8 +106,13 @@ int run(const Options &options, const nlohmann::json &sweep)
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGTERM);
 	::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+	// A reader that goes away (`quanta ... | head -n1`) is an EPIPE the
+	// console reports and the run ends on, not a silent death.
+	std::signal(SIGPIPE, SIG_IGN);
 
-	Console console(STDOUT_FILENO, options.prefixOutput);
+	// Non-blocking: a slow or stuck reader parks the VMs that print, never
+	// the loop (RunLoop watches stdout for writability).
+	Console console(STDOUT_FILENO, options.prefixOutput, OutputQueue::Mode::NonBlocking);
 	RunLoop *runLoop = nullptr;
 	StdinReader stdinReader(loop.get(), STDIN_FILENO, [&runLoop] {
 		if (runLoop)
@@ -190,7 +195,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 	addNoiseWarnings(report, meta);
 	bool showTable = options.report == Options::ReportMode::Always ||
 			 (options.report == Options::ReportMode::Auto &&
-			  (machines.size() > 1 || record.stopSignal || record.durationReached));
+			  (machines.size() > 1 || record.stopSignal || record.durationReached ||
+			   record.stdoutClosed));
 	if (showTable)
 		std::fputs(formatReportTable(report).c_str(), stderr);
 	if (!options.statsJsonPath.empty())
@@ -210,6 +216,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 
 	if (record.stopSignal)
 		return 128 + record.stopSignal;
+	// As a shell reports any program whose reader went away: 128 + SIGPIPE.
+	if (record.stdoutClosed)
+		return record.stdoutError == EPIPE ? 128 + SIGPIPE : kExitHost;
 	if (record.deadlock)
 		return kExitGuestFault;
 	for (const auto &vm : record.vms)

@@ -47,6 +47,8 @@ IoStatus AssignmentHypercalls::portOut(std::uint16_t offset, std::span<const std
 		return IoStatus::Error;
 	}
 	std::uint32_t value = toU32(data);
+	if (offset != kGva && !guest_.canPrint())
+		return IoStatus::Blocked; // retried once stdout drains
 	switch (offset) {
 	case kPrintStr:
 		guest_.print(readString(value));

@@ -23,6 +23,8 @@ public:
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
 	std::string lastError() const override { return error_; }
+	// Only printing blocks, while stdout is full.
+	ParkReason blockedOn() const override { return ParkReason::Output; }
 
 	// Reads a NUL-terminated string at a guest pointer, page by page,
 	// stopping at QUANTA_MAX_STRING or an unmapped page (a warning says so).

@@ -25,6 +25,9 @@ public:
 	virtual std::uint64_t pointerBase() = 0;
 	// Text as this VM's console output.
 	virtual void print(std::string_view text) = 0;
+	// False while the console takes no output (stdout is slow or closed):
+	// a call that prints returns Blocked instead, and the VM parks.
+	virtual bool canPrint() const { return true; }
 	// One diagnostic line on stderr naming the VM.
 	virtual void warn(std::string_view text) = 0;
 	// Nanoseconds since the VM was created.

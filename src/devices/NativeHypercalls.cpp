@@ -70,8 +70,10 @@ IoStatus NativeHypercalls::channelCall(GuestPhysAddr at, bool send)
 		bool nonBlocking = (b.flags & QUANTA_CHAN_NONBLOCK) != 0;
 		std::int32_t result = send ? channels_->send(vm_, b.channel, *buffer, nonBlocking)
 					   : channels_->receive(vm_, b.channel, *buffer, nonBlocking);
-		if (result == ChannelHub::kWouldBlock)
+		if (result == ChannelHub::kWouldBlock) {
+			blockedOn_ = ParkReason::Channel;
 			return IoStatus::Blocked;
+		}
 		b.ret = result;
 		return IoStatus::Done;
 	});
@@ -154,6 +156,10 @@ IoStatus NativeHypercalls::portOut(std::uint16_t offset, std::span<const std::ui
 			if (!bytes) {
 				b.ret = QUANTA_EFAULT;
 				return IoStatus::Done;
+			}
+			if (!guest_.canPrint()) {
+				blockedOn_ = ParkReason::Output; // retried once stdout drains
+				return IoStatus::Blocked;
 			}
 			guest_.print({ reinterpret_cast<const char *>(bytes->data()), bytes->size() });
 			b.ret = static_cast<std::int32_t>(b.length);

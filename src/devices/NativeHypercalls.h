@@ -24,8 +24,8 @@ public:
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
 	std::string lastError() const override { return error_; }
-	// Only channel calls block.
-	ParkReason blockedOn() const override { return ParkReason::Channel; }
+	// Channel calls block on their peer, the write call on stdout.
+	ParkReason blockedOn() const override { return blockedOn_; }
 	// What the guest passed to the exit call.
 	std::uint32_t stopStatus() const override { return exitStatus_; }
 
@@ -43,6 +43,7 @@ private:
 	std::int32_t lastResult_ = 0;
 	std::uint32_t exitStatus_ = 0;
 	std::string error_;
+	ParkReason blockedOn_ = ParkReason::Channel;
 };
 
 // Derives VM i's seed from a run seed (splitmix64), so --seed N reproduces

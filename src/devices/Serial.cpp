@@ -16,6 +16,7 @@ IoStatus Serial::portIn(std::uint16_t, std::span<std::uint8_t> data)
 		data[0] = in.value;
 		return IoStatus::Done;
 	case InputByte::State::Empty:
+		blockedOn_ = ParkReason::Input;
 		return IoStatus::Blocked;
 	case InputByte::State::End:
 		data[0] = 0xff;
@@ -32,8 +33,10 @@ IoStatus Serial::portOut(std::uint16_t, std::span<const std::uint8_t> data)
 	}
 	// A slow or closed stdout: the VM parks and retries this OUT once the
 	// console's queue drains (or the run ends), so output never piles up.
-	if (!console_.acceptsOutput())
+	if (!console_.acceptsOutput()) {
+		blockedOn_ = ParkReason::Output;
 		return IoStatus::Blocked;
+	}
 	console_.write(vm_, data[0]);
 	return IoStatus::Done;
 }

@@ -20,12 +20,14 @@ public:
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
 	std::string lastError() const override { return error_; }
+	ParkReason blockedOn() const override { return blockedOn_; }
 
 private:
 	Console &console_;
 	std::size_t vm_;
 	InputSource &input_;
 	std::string error_;
+	ParkReason blockedOn_ = ParkReason::Input;
 };
 
 } // namespace quanta

@@ -25,6 +25,7 @@ enum class ExitAction {
 enum class ParkReason {
 	Input,   // standard input (serial IN with nothing typed yet)
 	Channel, // a peer VM on a channel (send to a full, receive from an empty one)
+	Output,  // stdout: the console's queue is full (a slow reader) or closed
 };
 
 struct ExitOutcome {
@@ -61,6 +62,8 @@ inline const char *parkReasonName(ParkReason reason)
 		return "input";
 	case ParkReason::Channel:
 		return "channel";
+	case ParkReason::Output:
+		return "stdout";
 	}
 	return "?";
 }

@@ -1,5 +1,8 @@
 #include "loop/RunLoop.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
 #include <utility>
 
@@ -23,6 +26,8 @@ RunLoop::RunLoop(struct ev_loop *loop, std::vector<std::unique_ptr<Machine>> &ma
 	sigterm_.data = this;
 	ev_init(&durationTimer_, onDuration);
 	durationTimer_.data = this;
+	ev_io_init(&stdoutWatcher_, onStdoutWritable, console_.outputFd(), EV_WRITE);
+	stdoutWatcher_.data = this;
 	record_.vms.resize(machines_.size());
 }
 
@@ -32,6 +37,7 @@ RunLoop::~RunLoop()
 	ev_signal_stop(loop_, &sigint_);
 	ev_signal_stop(loop_, &sigterm_);
 	ev_timer_stop(loop_, &durationTimer_);
+	ev_io_stop(loop_, &stdoutWatcher_);
 }
 
 RunRecord RunLoop::run()
@@ -58,6 +64,7 @@ RunRecord RunLoop::run()
 	for (std::size_t i = 0; i < machines_.size(); ++i)
 		record_.vms[i].sched = sched_.stats(i, end);
 	console_.flushAll();
+	drainStdout();
 	return record_;
 }
 
@@ -122,8 +129,12 @@ void RunLoop::runSlice(const sched::Pick &pick)
 {
 	const VmIndex vm{ pick.vm };
 	const Nanos start = monotonicNow();
-	const std::optional<Nanos> deadline =
+	std::optional<Nanos> deadline =
 		sliceDeadline(start, pick.budget, sched_.liveCount(), config_.loneSliceLimit, durationDeadline_);
+	// A lone VM without a slice timer still ends its slice when a partial
+	// line of its output has waited long enough to be shown.
+	if (!deadline)
+		deadline = console_.staleDeadline();
 	if (deadline)
 		kick_.armAt(*deadline);
 	observer_.sliceStarted({ start, static_cast<std::uint32_t>(vm.value), machine(vm).name(), config_.policy,
@@ -139,6 +150,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 		if (outcome.action == ExitAction::Park)
 			slots_[vm.value] = { true, outcome.parkReason };
 		verdict = classifyExit(outcome, config_.policy, kicked, machine(vm).stats().guestExits);
+		if (!verdict.end && !deadline && (deadline = console_.staleDeadline()))
+			kick_.armAt(*deadline); // a partial line began in this slice
 	} while (!verdict.end);
 
 	if (verdict.status != VmStatus::Running)
@@ -194,7 +207,15 @@ void RunLoop::observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, N
 void RunLoop::endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally)
 {
 	lastSliceExit_ = tally.exitTime;
-	console_.flush(vm.value);
+	// A VM that waits or has ended shows its partial line (a prompt appears
+	// before the guest waits for input); one that merely lost the CPU keeps
+	// it until its newline, so lines stay whole.
+	if (why == sched::SliceEnd::Park || why == sched::SliceEnd::Halt || why == sched::SliceEnd::Fault)
+		console_.flush(vm.value);
+	console_.flushStale();
+	if (console_.closed() && !record_.stdoutClosed)
+		stdoutClosed();
+	watchStdout();
 	const Nanos now = monotonicNow();
 	sched_.endSlice(vm.value, why, now);
 	observer_.sliceEnded({ tally.start, now, tally.ran, static_cast<std::uint32_t>(vm.value), tally.runs, why },
@@ -254,6 +275,8 @@ bool RunLoop::deadlocked() const
 
 void RunLoop::onInput()
 {
+	if (draining_)
+		return;
 	Nanos now = monotonicNow();
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm)
 		wake(vm, ParkReason::Input, now);
@@ -269,6 +292,93 @@ void RunLoop::resumeIdleWatcher(Nanos now)
 	ev_idle_start(loop_, &idle_);
 }
 
+void RunLoop::onStdoutWritable(struct ev_loop *, ev_io *watcher, int)
+{
+	static_cast<RunLoop *>(watcher->data)->stdoutWritable();
+}
+
+// Guest output waits in the console's queue for a slow reader: write more
+// whenever stdout takes it, and let the VMs that parked on a full queue go
+// on once it has drained.
+void RunLoop::stdoutWritable()
+{
+	console_.onWritable();
+	if (!console_.outputWaiting())
+		ev_io_stop(loop_, &stdoutWatcher_);
+	if (draining_) {
+		if (!console_.outputWaiting())
+			ev_break(loop_, EVBREAK_ALL);
+		return;
+	}
+	if (console_.closed() && !record_.stdoutClosed) {
+		stdoutClosed();
+		ev_break(loop_, EVBREAK_ALL);
+		return;
+	}
+	if (!console_.drained())
+		return;
+	const Nanos now = monotonicNow();
+	bool woke = false;
+	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
+		woke = woke || isParkedOn(vm, ParkReason::Output);
+		wake(vm, ParkReason::Output, now);
+	}
+	if (woke)
+		resumeIdleWatcher(now);
+}
+
+void RunLoop::watchStdout()
+{
+	if (console_.outputWaiting())
+		ev_io_start(loop_, &stdoutWatcher_);
+}
+
+// The reader of stdout went away (or writing failed): guest output can no
+// longer go anywhere, so the run ends here, with the report on stderr.
+void RunLoop::stdoutClosed()
+{
+	record_.stdoutClosed = true;
+	record_.stdoutError = console_.closeError();
+	stopping_ = true;
+	console_.beforeOutput();
+	// fputs: stderr may be broken too, and that must not throw.
+	if (record_.stdoutError == EPIPE)
+		std::fputs("quanta: stdout closed by its reader: stopping the run (exit status 141)\n", stderr);
+	else
+		std::fputs(fmt::format("quanta: cannot write stdout: {}: stopping the run\n",
+				       std::strerror(record_.stdoutError))
+				   .c_str(),
+			   stderr);
+}
+
+// Every VM has ended: what is still queued for a slow reader is written
+// before the run returns, through the same loop, so a signal still ends
+// the wait. Output that cannot be written is counted and reported.
+void RunLoop::drainStdout()
+{
+	ev_idle_stop(loop_, &idle_);
+	ev_timer_stop(loop_, &durationTimer_);
+	if (!record_.stopSignal && console_.outputWaiting()) {
+		draining_ = true;
+		ev_io_start(loop_, &stdoutWatcher_);
+		ev_run(loop_, 0);
+		draining_ = false;
+	}
+	ev_io_stop(loop_, &stdoutWatcher_);
+	if (console_.closed() && !record_.stdoutClosed) {
+		record_.stdoutClosed = true;
+		record_.stdoutError = console_.closeError();
+	}
+	record_.stdoutDroppedBytes = console_.droppedBytes() + console_.queuedBytes();
+	if (console_.queuedBytes() > 0) {
+		console_.beforeOutput();
+		std::fputs(fmt::format("quanta: {} bytes of guest output not written: stdout did not take them\n",
+				       console_.queuedBytes())
+				   .c_str(),
+			   stderr);
+	}
+}
+
 void RunLoop::stopAll(Nanos now)
 {
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
@@ -281,7 +391,8 @@ void RunLoop::stopAll(Nanos now)
 
 void RunLoop::report(VmIndex vm, const std::string &text)
 {
-	console_.beforeOutput(); // the live status line steps aside
+	console_.flush(vm.value); // its last partial line comes before what quanta says about it
+	console_.beforeOutput();  // the live status line steps aside
 	fmt::print(stderr, "quanta: {}: {}\n", machine(vm).name(), text);
 }
 

@@ -49,9 +49,12 @@ struct RunRecord {
 	Nanos idleNs = 0;   // nothing runnable: the loop slept
 	int stopSignal = 0; // SIGINT/SIGTERM that ended the run, or 0
 	bool durationReached = false;
-	bool deadlock = false;              // every live VM waited on a channel
-	std::vector<Nanos> kickLatencyNs;   // timer expiry -> back in userspace
-	std::vector<Nanos> switchLatencyNs; // guest exit ending a slice -> next guest entry
+	bool deadlock = false;                // every live VM waited on a channel
+	bool stdoutClosed = false;            // stdout's reader went away (or writing failed)
+	int stdoutError = 0;                  // errno of the failed write (EPIPE: reader gone)
+	std::uint64_t stdoutDroppedBytes = 0; // guest output never written
+	std::vector<Nanos> kickLatencyNs;     // timer expiry -> back in userspace
+	std::vector<Nanos> switchLatencyNs;   // guest exit ending a slice -> next guest entry
 	struct Vm {
 		VmStatus status = VmStatus::Running;
 		std::string diagnosis;
@@ -80,6 +83,7 @@ private:
 	static void onIdle(struct ev_loop *loop, ev_idle *watcher, int events);
 	static void onSignal(struct ev_loop *loop, ev_signal *watcher, int events);
 	static void onDuration(struct ev_loop *loop, ev_timer *watcher, int events);
+	static void onStdoutWritable(struct ev_loop *loop, ev_io *watcher, int events);
 
 	// What one slice has done so far.
 	struct SliceTally {
@@ -107,6 +111,10 @@ private:
 	void wakeChannelWaiters(Nanos now);
 	bool deadlocked() const;
 	void resumeIdleWatcher(Nanos now);
+	void stdoutWritable();
+	void watchStdout();
+	void stdoutClosed();
+	void drainStdout();
 	void report(VmIndex vm, const std::string &text);
 	Machine &machine(VmIndex vm) { return *machines_[vm.value]; }
 
@@ -123,6 +131,7 @@ private:
 	ev_signal sigint_;
 	ev_signal sigterm_;
 	ev_timer durationTimer_;
+	ev_io stdoutWatcher_;
 
 	RunRecord record_;
 	std::vector<VmSlot> slots_;
@@ -130,6 +139,7 @@ private:
 	std::optional<Nanos> idleSince_;
 	std::optional<Nanos> lastSliceExit_;
 	bool stopping_ = false;
+	bool draining_ = false; // every VM has ended; queued output is still being written
 };
 
 } // namespace quanta

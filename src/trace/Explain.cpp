@@ -227,6 +227,8 @@ void Explain::exitHandled(const ExitSeen &exit)
 	case ExitAction::Park:
 		then = outcome.parkReason == ParkReason::Channel
 			       ? "the channel is not ready: the VM parks until its peer acts"
+		       : outcome.parkReason == ParkReason::Output
+			       ? "stdout is full: the VM parks until the reader takes more"
 			       : "no input yet: the VM parks until there is some";
 		break;
 	case ExitAction::Halt:

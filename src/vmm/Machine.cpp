@@ -38,8 +38,7 @@ std::uint64_t Machine::pointerBase()
 
 void Machine::print(std::string_view text)
 {
-	for (char c : text)
-		console_.write(consoleId_, static_cast<std::uint8_t>(c));
+	console_.write(consoleId_, text);
 }
 
 void Machine::warn(std::string_view text)

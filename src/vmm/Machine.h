@@ -54,6 +54,7 @@ private:
 	Translation translatePointer(std::uint64_t pointer) override;
 	std::uint64_t pointerBase() override;
 	void print(std::string_view text) override;
+	bool canPrint() const override { return console_.acceptsOutput(); }
 	void warn(std::string_view text) override;
 	std::int64_t uptimeNs() const override;
 
