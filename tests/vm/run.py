@@ -44,6 +44,9 @@ Further optional keys (for scheduler, signal and report tests):
                                    # time counts, a spinning VM shows)
   serial = true                    # run alone, with no other case in
                                    # parallel (timing-sensitive cases)
+  stdout_close_after_lines = 1     # like `| head -n1`: keep the first N
+                                   # lines of stdout, then close the pipe
+  stdout_unread = true             # nobody reads stdout: the pipe fills up
   [[case.expect_json]]             # checks on a JSON file the run wrote
   file = "stats.json"              # relative to @WORK@
   path = "vms.0.achieved_share_frac"    # dot-separated keys; list items by index
@@ -114,7 +117,8 @@ DEFAULT_RESERVED_SIZE = 0x10000  # QUANTA_RESERVED_SIZE
 CASE_KEYS = {"name", "args", "stdin", "expect_stdout", "expect_stderr",
              "expect_exit", "timeout", "expect_timeout",
              "expect_stdout_regex", "hold_stdin", "send_signal",
-             "max_cpu_fraction", "min_cpu_fraction", "expect_json", "serial"}
+             "max_cpu_fraction", "min_cpu_fraction", "expect_json", "serial",
+             "stdout_close_after_lines", "stdout_unread"}
 TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stdout_regex",
                  "expect_stderr")
 JSON_CHECK_KEYS = {"file", "path", "relative_to", "approx", "tolerance", "min", "max",
@@ -158,6 +162,8 @@ class Case:
     min_cpu_fraction: float | None = None
     expect_json: list[JsonCheck] = dataclasses.field(default_factory=list)
     serial: bool = False
+    stdout_close_after_lines: int | None = None
+    stdout_unread: bool = False
 
 
 def number(value, what: str) -> float:
@@ -264,7 +270,15 @@ def make_case(d: dict, where: str) -> Case:
         expect_stdout_regex=d.get("expect_stdout_regex"),
         hold_stdin=bool(d.get("hold_stdin", False)),
         serial=bool(d.get("serial", False)),
+        stdout_unread=bool(d.get("stdout_unread", False)),
     )
+    if "stdout_close_after_lines" in d:
+        lines = d["stdout_close_after_lines"]
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+            raise CaseError(f"{name}: stdout_close_after_lines must be a count of lines")
+        if case.stdout_unread:
+            raise CaseError(f"{name}: stdout_close_after_lines and stdout_unread exclude each other")
+        case.stdout_close_after_lines = lines
     if "send_signal" in d:
         case.signal_after, case.signal_number, case.signal_after_stdout = \
             signal_number(d["send_signal"], name)
@@ -497,9 +511,21 @@ def run_process(argv: list[str], case: Case) -> RunResult:
         stdout_seen.set()
 
     def reader(stream, key):
+        if key == "out" and case.stdout_unread:
+            done.wait()
+            stream.close()
+            return
+        keep = case.stdout_close_after_lines if key == "out" else None
         with stream:
+            if keep == 0:
+                return
             while block := stream.read1(65536):
                 chunks[key].append(block)
+                if keep is not None and b"".join(chunks[key]).count(b"\n") >= keep:
+                    text = b"".join(chunks[key])
+                    ends = [i for i, c in enumerate(text) if c == ord("\n")]
+                    chunks[key] = [text[:ends[keep - 1] + 1]]
+                    return  # closing the pipe: quanta's next write fails (EPIPE)
                 if key == "out" and not stdout_seen.is_set() and \
                         case.signal_after_stdout.search(show(b"".join(chunks[key]))):
                     res.stdout_seen_at = time.monotonic()
