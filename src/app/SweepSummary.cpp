@@ -1,5 +1,7 @@
 #include "app/SweepSummary.h"
 
+#include "base/Text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -59,30 +61,6 @@ nlohmann::json statJson(const stats::Summary &s)
 	if (s.n == 0)
 		return { { "n", 0 }, { "mean", nullptr }, { "sd", nullptr }, { "ci95_low", nullptr }, { "ci95_high", nullptr } };
 	return { { "n", s.n }, { "mean", s.mean }, { "sd", s.sd }, { "ci95_low", s.ciLow }, { "ci95_high", s.ciHigh } };
-}
-
-std::string xmlEscape(const std::string &text)
-{
-	std::string out;
-	for (char c : text) {
-		switch (c) {
-		case '<':
-			out += "&lt;";
-			break;
-		case '>':
-			out += "&gt;";
-			break;
-		case '&':
-			out += "&amp;";
-			break;
-		case '"':
-			out += "&quot;";
-			break;
-		default:
-			out += c;
-		}
-	}
-	return out;
 }
 
 std::string metricTitle(const std::string &metric)
@@ -347,7 +325,7 @@ std::string policyComparisonSvg(const SweepSummary &summary, const std::string &
 				      width, height);
 	const std::string title = metricTitle(metric);
 	svg += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{} per policy</text>\n", left,
-			   xmlEscape(title));
+			   escapeXml(title));
 	svg += fmt::format("<text x=\"{}\" y=\"40\">mean of up to {} runs per cell; error bars: 95% confidence interval "
 			   "(Student t)</text>\n",
 			   left, maxRuns);
@@ -364,7 +342,7 @@ std::string policyComparisonSvg(const SweepSummary &summary, const std::string &
 	svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2:.0f}\" y2=\"{1}\" stroke=\"black\"/>\n", left,
 			   plotTop + plotHeight, width - right);
 	svg += fmt::format("<text transform=\"translate(16 {:.0f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-			   plotTop + plotHeight / 2, xmlEscape(title));
+			   plotTop + plotHeight / 2, escapeXml(title));
 	// Group labels: one parameter per line.
 	for (std::size_t g = 0; g < groups.size(); ++g) {
 		double cx = left + groupWidth * (static_cast<double>(g) + 0.5);
@@ -373,7 +351,7 @@ std::string policyComparisonSvg(const SweepSummary &summary, const std::string &
 			std::size_t space = groups[g].find(' ', start);
 			std::string part = groups[g].substr(start, space - start);
 			svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{}</text>\n", cx,
-					   plotTop + plotHeight + 18 + 15 * lineNo, xmlEscape(part));
+					   plotTop + plotHeight + 18 + 15 * lineNo, escapeXml(part));
 			if (space == std::string::npos)
 				break;
 			start = space + 1;
@@ -389,8 +367,8 @@ std::string policyComparisonSvg(const SweepSummary &summary, const std::string &
 		double mean = std::max(0.0, p.s.mean);
 		svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
 				   "fill-opacity=\"0.75\"><title>{} {}: {:.4g} (95% CI {:.4g} to {:.4g}, n={})</title></rect>\n",
-				   x + 2, y(mean), barWidth - 4, y(0) - y(mean), color, xmlEscape(policies[p.policy]),
-				   xmlEscape(groups[p.group]), p.s.mean, p.s.ciLow, p.s.ciHigh, p.s.n);
+				   x + 2, y(mean), barWidth - 4, y(0) - y(mean), color, escapeXml(policies[p.policy]),
+				   escapeXml(groups[p.group]), p.s.mean, p.s.ciLow, p.s.ciHigh, p.s.n);
 		double cx = x + barWidth / 2;
 		double low = y(std::max(0.0, p.s.ciLow));
 		double high = y(p.s.ciHigh);
@@ -406,7 +384,7 @@ std::string policyComparisonSvg(const SweepSummary &summary, const std::string &
 	for (std::size_t i = 0; i < policies.size(); ++i) {
 		svg += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"12\" height=\"12\" fill=\"{}\" fill-opacity=\"0.75\"/>"
 				   "<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text>\n",
-				   lx, ly - 10, colors[i % std::size(colors)], lx + 16, ly, xmlEscape(policies[i]));
+				   lx, ly - 10, colors[i % std::size(colors)], lx + 16, ly, escapeXml(policies[i]));
 		lx += 30 + 8.0 * static_cast<double>(policies[i].size());
 	}
 	svg += "</svg>\n";

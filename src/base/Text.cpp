@@ -104,4 +104,29 @@ std::vector<std::string> WarningLimiter::flush()
 	return out;
 }
 
+std::string escapeXml(std::string_view text)
+{
+	std::string out;
+	for (char c : text) {
+		switch (c) {
+		case '&':
+			out += "&amp;";
+			break;
+		case '<':
+			out += "&lt;";
+			break;
+		case '>':
+			out += "&gt;";
+			break;
+		case '"':
+			out += "&quot;";
+			break;
+		default:
+			if (static_cast<unsigned char>(c) >= 0x20 || c == '\t')
+				out += c;
+		}
+	}
+	return out;
+}
+
 } // namespace quanta

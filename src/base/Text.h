@@ -21,6 +21,10 @@ namespace quanta {
 // input bytes are shown; a longer text ends in "...".
 std::string escapeForLog(std::string_view bytes, std::size_t maxBytes = 64);
 
+// Text as SVG/XML character data or attribute value: &, <, >, " escaped;
+// control characters (not allowed in XML 1.0) other than tab dropped.
+std::string escapeXml(std::string_view text);
+
 // 12345 -> "12,345".
 std::string groupThousands(std::uint64_t value);
 

@@ -1,5 +1,7 @@
 #include "trace/Plot.h"
 
+#include "base/Text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -26,32 +28,6 @@ constexpr const char *kPalette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
 const char *colourOf(std::size_t vm)
 {
 	return kPalette[vm % std::size(kPalette)];
-}
-
-std::string xmlEscape(std::string_view text)
-{
-	std::string out;
-	for (char c : text) {
-		switch (c) {
-		case '&':
-			out += "&amp;";
-			break;
-		case '<':
-			out += "&lt;";
-			break;
-		case '>':
-			out += "&gt;";
-			break;
-		case '"':
-			out += "&quot;";
-			break;
-		default:
-			// Control characters are not allowed in XML 1.0.
-			if (static_cast<unsigned char>(c) >= 0x20 || c == '\t')
-				out += c;
-		}
-	}
-	return out;
 }
 
 // A time unit that keeps tick labels short for a span of this length.
@@ -120,7 +96,7 @@ public:
 	{
 		fmt::format_to(std::back_inserter(out_),
 			       "<text x=\"{:.2f}\" y=\"{:.2f}\" font-size=\"{}\" text-anchor=\"{}\"{}{}>{}</text>\n", x,
-			       y, size, anchor, extra.empty() ? "" : " ", extra, xmlEscape(text));
+			       y, size, anchor, extra.empty() ? "" : " ", extra, escapeXml(text));
 	}
 	void raw(std::string_view text) { out_ += text; }
 	std::string &out() { return out_; }
@@ -224,7 +200,7 @@ void closeUp(Canvas &svg, const TraceData &data, const TimeScale &scale, double 
 		svg.rect(x0, y, std::max(x1 - x0, 0.5), kLaneHeight, colourOf(slice.vm),
 			 "stroke=\"#fff\" stroke-width=\"0.8\"");
 		svg.raw(fmt::format("<title>{} slice {}: {:.3f} ms, ran {:.3f} ms, ended by {}</title></g>\n",
-				    xmlEscape(data.vms[slice.vm].name), index[slice.vm],
+				    escapeXml(data.vms[slice.vm].name), index[slice.vm],
 				    static_cast<double>(slice.end - slice.start) / 1e6,
 				    static_cast<double>(slice.ran) / 1e6, sched::sliceEndName(slice.why)));
 	}
@@ -429,7 +405,7 @@ std::string plotSvg(const TraceData &data)
 		"viewBox=\"0 0 {0} {1:.0f}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
 		"<title>quanta schedule: {2}</title>\n"
 		"<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n",
-		kWidth, y, xmlEscape(names));
+		kWidth, y, escapeXml(names));
 	svg += body.out();
 	svg += "</svg>\n";
 	return svg;
