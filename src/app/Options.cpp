@@ -337,6 +337,10 @@ std::vector<OptionDef> makeTable()
 			  s.noReport = !v.flag();
 		  },
 		  true },
+		{ "--report-exits", nullptr, "report_exits", K::Flag, nullptr,
+		  "print the exit table at exit: per exit reason and port, count, share and handling time, as perf kvm "
+		  "stat (also in --stats-json)",
+		  [](S &s, const V &v) { s.options.reportExits = v.flag(); } },
 		{ "--trace", nullptr, "trace", K::Value, nullptr,
 		  "write every slice (and with --trace-level exits, every exit) as a Chrome trace (JSON for Perfetto or "
 		  "chrome://tracing)",

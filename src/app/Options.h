@@ -51,6 +51,7 @@ struct Options {
 		Always,
 		Never
 	} report = ReportMode::Auto;
+	bool reportExits = false; // --report-exits: the exit table, as perf kvm stat
 	std::string statsJsonPath;
 
 	// Seeing the schedule (README "Seeing the schedule")

@@ -248,9 +248,30 @@ std::string formatReportTable(const RunReport &r)
 	if (r.switchLatency.count)
 		out += fmt::format("switch latency (exit to next entry): p50 {:.1f} us, p99 {:.1f} us, max {:.1f} us\n",
 				   us(r.switchLatency.p50), us(r.switchLatency.p99), us(r.switchLatency.max));
+	if (r.sliceOverrun && r.sliceOverrun->timedSlices) {
+		const SliceOverrun &o = *r.sliceOverrun;
+		out += fmt::format("slice length against the timer: p90 {:.2f}x, {} of {} timed slices over {:.1f}x\n",
+				   o.p90LengthQuanta, o.overBudget, o.timedSlices, kOverrunFactor);
+	}
+	out += r.exitTableText;
 	for (const RunReport::Warning &w : r.warnings)
 		out += fmt::format("warning: {}\n", w.message);
 	return out;
+}
+
+void addSliceOverrun(RunReport &report, const SliceOverrun &o)
+{
+	report.sliceOverrun = o;
+	if (o.timedSlices == 0)
+		return;
+	double frac = static_cast<double>(o.overBudget) / static_cast<double>(o.timedSlices);
+	if (frac > kOverrunMaxFrac)
+		report.warnings.push_back(
+			{ "slice_overrun",
+			  fmt::format("{} of {} timed slices ({:.0f}%) ran over {:.1f}x their budget (over {:.0f}%); p90 "
+				      "slice length {:.2f}x the budget: the timer ends slices late, so shares are noisy",
+				      o.overBudget, o.timedSlices, 100 * frac, kOverrunFactor, 100 * kOverrunMaxFrac,
+				      o.p90LengthQuanta) });
 }
 
 void addNoiseWarnings(RunReport &report, const RunMetadata &meta)
@@ -332,6 +353,17 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 		{ "warnings", warnings },
 		{ "vms", vms },
 	};
+	if (r.sliceOverrun) {
+		const SliceOverrun &o = *r.sliceOverrun;
+		doc["slice_overrun"] = { { "timed_slices", o.timedSlices },
+					 { "over_budget", o.overBudget },
+					 { "over_budget_frac", o.timedSlices ? static_cast<double>(o.overBudget) /
+										       static_cast<double>(o.timedSlices)
+									     : 0.0 },
+					 { "p90_length_quanta", o.p90LengthQuanta } };
+	}
+	if (!r.exitTable.is_null())
+		doc["exit_table"] = r.exitTable;
 	return doc.dump(2) + "\n";
 }
 

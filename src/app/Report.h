@@ -34,6 +34,13 @@ struct VmReport {
 	std::uint64_t workReported; // units reported with the work hypercall
 };
 
+// Slices against their budget (app/ReportExits.h counts them).
+struct SliceOverrun {
+	std::uint64_t timedSlices = 0; // slices that had a timer (a budget)
+	std::uint64_t overBudget = 0;  // of those, longer than kOverrunFactor x budget
+	double p90LengthQuanta = 0.0;  // p90 of slice length / budget
+};
+
 struct RunReport {
 	std::string policy;
 	Nanos quantumNs;
@@ -67,6 +74,9 @@ struct RunReport {
 		std::string message;
 	};
 	std::vector<Warning> warnings;
+	std::optional<SliceOverrun> sliceOverrun;
+	nlohmann::json exitTable;  // exitTableJson (ReportExits.h), or null
+	std::string exitTableText; // formatExitTable, shown with --report-exits
 };
 
 // Noise thresholds (see addNoiseWarnings).
@@ -74,6 +84,8 @@ inline constexpr double kKickP99MaxQuantumFrac = 0.10; // kick latency p99 vs qu
 inline constexpr double kMinWindowQuanta = 20;         // shares need this many quanta
 inline constexpr double kHaltedEarlyLifeFrac = 0.9;    // stopped before 90% of the run
 inline constexpr double kLoadedPerCpu = 0.5;           // load average before / online CPUs
+inline constexpr double kOverrunFactor = 1.5;          // a slice this many budgets long overran
+inline constexpr double kOverrunMaxFrac = 0.10;        // slices over kOverrunFactor budgets
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
 		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels);
@@ -86,6 +98,10 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 // over part of the run only. names: one per VM of the record.
 std::vector<std::string> fairnessExclusions(RunReport &report, const RunRecord &record,
 					    const sched::Scheduler &scheduler, const std::vector<std::string> &names);
+
+// Slices against their budget, with a warning when more than
+// kOverrunMaxFrac of them ran over kOverrunFactor budgets.
+void addSliceOverrun(RunReport &report, const SliceOverrun &overrun);
 
 // Warnings that need the host's state (load average): after the run.
 void addNoiseWarnings(RunReport &report, const RunMetadata &meta);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app/Report.h"
+#include "app/ReportExits.h"
 #include "app/ReportMeta.h"
 #include "base/Error.h"
 #include "files/FileStore.h"
@@ -151,6 +152,13 @@ int run(const Options &options, const nlohmann::json &sweep)
 	trace::Observers observers;
 	if (tracer)
 		observers.add(*tracer);
+	// Slices against their budget are always counted (a noise warning);
+	// the exit table costs a clock read per exit, so only when asked for.
+	SliceOverrunCounter overrun;
+	observers.add(overrun);
+	std::optional<ExitTable> exitTable;
+	if (options.reportExits || !options.statsJsonPath.empty())
+		observers.add(exitTable.emplace());
 	if (explain)
 		observers.add(*explain);
 	config.observer = observers.empty() ? nullptr : &observers;
@@ -192,13 +200,21 @@ int run(const Options &options, const nlohmann::json &sweep)
 	status.reset(); // erases the line before the report
 
 	RunReport report = buildReport(record, executive.scheduler(), machines, &channels);
+	addSliceOverrun(report, overrun.overrun());
 	addNoiseWarnings(report, meta);
+	if (exitTable) {
+		report.exitTable = exitTableJson(*exitTable);
+		if (options.reportExits)
+			report.exitTableText = formatExitTable(*exitTable);
+	}
 	bool showTable = options.report == Options::ReportMode::Always ||
 			 (options.report == Options::ReportMode::Auto &&
 			  (machines.size() > 1 || record.stopSignal || record.durationReached ||
 			   record.stdoutClosed));
 	if (showTable)
 		std::fputs(formatReportTable(report).c_str(), stderr);
+	else if (options.reportExits)
+		std::fputs(report.exitTableText.c_str(), stderr);
 	if (!options.statsJsonPath.empty())
 		writeJson(options.statsJsonPath, reportJson(report, meta));
 	if (tracer) {

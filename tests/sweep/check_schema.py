@@ -6,8 +6,9 @@ VMs sharing 70/30 for a fixed duration with --stats-json and --trace, and
 two hello guests that halt within a few milliseconds (the report leaves
 their fairness out, with a warning). Validates the report and trace files,
 checks the metadata against what is known here (the command line, the
-seed), then checks that the schema rejects documents with a key missing
-or a unit renamed, so this test can fail. Prints PASS/FAIL lines.
+seed) and the exit table and slice overruns against the VMs' own counts,
+then checks that the schema rejects documents with a key missing, a unit
+renamed or a value out of range, so this test can fail. Prints PASS/FAIL lines.
 """
 import argparse
 import copy
@@ -51,6 +52,18 @@ def main():
     report = json.load(open(stats))
     valid("report validates", report)
     valid("trace validates", json.load(open(trace)))
+    # The exit table counts every exit the VMs count, and the slices of
+    # two VMs sharing the CPU all have a timer.
+    table = report.get("exit_table", {})
+    counted = sum(vm["exits"]["total"] + vm["exits"]["intr"] for vm in report["vms"])
+    check("exit table counts every exit", table.get("exits") == counted > 0,
+          f"exit_table.exits {table.get('exits')}, VMs {counted}")
+    check("exit table by reason adds up", sum(r["count"] for r in table.get("by_reason", [])) == counted,
+          json.dumps(table.get("by_reason"))[:300])
+    overrun = report.get("slice_overrun", {})
+    check("slice overrun counts the timed slices",
+          overrun.get("timed_slices", 0) == sum(vm["slices"] for vm in report["vms"]) > 0,
+          json.dumps(overrun))
     meta = report["meta"]
     check("meta has the command line", meta["command_line"][1:] == cmd[1:], str(meta["command_line"]))
     check("meta has the seed", meta["seed"] == 7, str(meta["seed"]))
@@ -73,7 +86,13 @@ def main():
                          ("old key achieved_share", lambda d: d["vms"][0].update(
                              achieved_share=d["vms"][0].pop("achieved_share_frac"))),
                          ("share over 1", lambda d: d["vms"][0].update(target_share_frac=70)),
-                         ("bad start time", lambda d: d["meta"].update(start_time="yesterday"))]:
+                         ("bad start time", lambda d: d["meta"].update(start_time="yesterday")),
+                         ("exit share over 100", lambda d: d["exit_table"]["by_reason"][0].update(share_pct=250)),
+                         ("exit row without its time", lambda d: d["exit_table"]["by_reason"][0].pop("time_max_ns")),
+                         ("decimal port", lambda d: d["exit_table"]["by_port"].append(
+                             dict(d["exit_table"]["by_port"][0], port="233")) if d["exit_table"]["by_port"]
+                          else d["exit_table"]["by_port"].append({"port": "233"})),
+                         ("overrun fraction over 1", lambda d: d["slice_overrun"].update(over_budget_frac=3))]:
         bad = copy.deepcopy(report)
         mutate(bad)
         check(f"schema rejects {what}", not validator.is_valid(bad))

@@ -66,11 +66,11 @@ std::string describe(const Options &o)
 		text += fmt::format("share {}\n", s);
 	text += fmt::format("quota={},{}\n", o.fileQuotaFiles, o.fileQuotaBytes);
 	text += fmt::format("filesDir={} maxSize={} unknown={} prefix={} policy={} quantum={} duration={} stdin={} "
-			    "seed={} cpu={} report={} stats={} trace={} csv={} level={} plot={} explain={} status={}\n",
+			    "seed={} cpu={} report={} exits={} stats={} trace={} csv={} level={} plot={} explain={} status={}\n",
 			    o.filesDir, o.fileMaxSize, static_cast<int>(o.unknownPorts), o.prefixOutput,
 			    sched::policyName(o.policy), o.quantum, o.duration ? *o.duration : -1, o.stdinVm,
 			    o.seed ? static_cast<long long>(*o.seed) : -1, o.cpu ? *o.cpu : -1, static_cast<int>(o.report),
-			    o.statsJsonPath,
+			    o.reportExits, o.statsJsonPath,
 			    o.tracePath, o.traceCsvPath, trace::levelName(o.traceLevel), o.plotPath, o.explain, o.status);
 	return text;
 }
@@ -362,6 +362,7 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 		{ "--stats-json", { { "--stats-json", "s.json" }, "stats_json = \"s.json\"" } },
 		{ "--report", { { "--report" }, "report = true" } },
 		{ "--no-report", { { "--no-report" }, "report = false" } },
+		{ "--report-exits", { { "--report-exits" }, "report_exits = true" } },
 		{ "--trace", { { "--trace", "t.json" }, "trace = \"t.json\"" } },
 		{ "--trace-csv", { { "--trace-csv", "t.csv" }, "trace_csv = \"t.csv\"" } },
 		{ "--trace-level", { { "--trace-level", "exits" }, "trace_level = \"exits\"" } },
