@@ -257,8 +257,10 @@ std::string cpuListText(const std::vector<int> &cpus)
 		std::size_t j = i;
 		while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1)
 			++j;
-		out += (out.empty() ? "" : ",") +
-		       (j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]));
+		// Appending in steps: GCC 12 at -O3 misreports "literal" + string&& as -Wrestrict.
+		if (!out.empty())
+			out += ',';
+		out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
 		i = j + 1;
 	}
 	return out;

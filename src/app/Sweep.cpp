@@ -79,7 +79,10 @@ std::string valueLabel(const toml::node &node, const std::string &where)
 			auto s = item.value_exact<std::string>();
 			if (!n && !s)
 				throw UsageError(fmt::format("{}: a list value holds numbers or strings", where));
-			out += (out.empty() ? "" : ",") + (n ? std::to_string(*n) : *s);
+			// In steps: GCC 12 at -O3 misreports "literal" + string&& as -Wrestrict.
+			if (!out.empty())
+				out += ',';
+			out += n ? std::to_string(*n) : *s;
 		}
 		return out;
 	}

@@ -86,8 +86,12 @@ std::vector<std::pair<std::string, std::string>> runParams(const nlohmann::json 
 	}
 	// Not from a sweep: what distinguishes runs of one experiment.
 	std::string shares;
-	for (const auto &vm : report.at("vms"))
-		shares += (shares.empty() ? "" : ",") + std::to_string(vm.value("weight", 1));
+	for (const auto &vm : report.at("vms")) {
+		// In steps: GCC 12 at -O3 misreports "literal" + string&& as -Wrestrict.
+		if (!shares.empty())
+			shares += ',';
+		shares += std::to_string(vm.value("weight", 1));
+	}
 	params.emplace_back("policy", report.value("policy", "?"));
 	params.emplace_back("quantum", fmt::format("{}ms", shortNumber(report.value("quantum_ns", 0.0) / 1e6)));
 	params.emplace_back("share", shares);
