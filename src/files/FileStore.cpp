@@ -30,14 +30,24 @@ std::int32_t hostError(int err)
 // can neither forge a line nor send terminal escapes.
 std::string shown(const std::string &name)
 {
-	return "'" + escapeForLog(name) + "'";
+	// Appended in steps: GCC 12 at -O3 misreports "literal" + string&& as -Wrestrict.
+	std::string out = "'";
+	out += escapeForLog(name);
+	out += '\'';
+	return out;
 }
 
 // A host path whose last part a guest chose.
 std::string shown(const fs::path &path)
 {
 	std::string dir = path.parent_path().string();
-	return "'" + escapeForLog(dir, 4096) + (dir.empty() ? "" : "/") + escapeForLog(path.filename().string()) + "'";
+	std::string out = "'";
+	out += escapeForLog(dir, 4096);
+	if (!dir.empty())
+		out += '/';
+	out += escapeForLog(path.filename().string());
+	out += '\'';
+	return out;
 }
 
 // write(2) until all of it is written or an error: a short count is not an

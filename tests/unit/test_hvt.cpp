@@ -46,18 +46,25 @@ struct ManifestDevice {
 	ManifestType type;
 };
 
+// Resize and copy rather than vector::insert of a byte range: GCC 12 at -O3
+// misreports the latter as -Warray-bounds.
+void appendBytes(std::vector<std::uint8_t> &bytes, const void *data, std::size_t size)
+{
+	std::size_t at = bytes.size();
+	bytes.resize(at + size);
+	std::memcpy(bytes.data() + at, data, size);
+}
+
 std::vector<std::uint8_t> manifestDesc(const std::vector<ManifestDevice> &devices, std::uint32_t version = 1)
 {
 	std::vector<std::uint8_t> bytes(4, 0); // pads the descriptor to 8 bytes
 	ManifestHeader header{ version, static_cast<std::uint32_t>(devices.size() + 1) };
-	bytes.insert(bytes.end(), reinterpret_cast<std::uint8_t *>(&header),
-		     reinterpret_cast<std::uint8_t *>(&header) + sizeof(header));
+	appendBytes(bytes, &header, sizeof(header));
 	auto add = [&](const std::string &name, std::uint32_t type) {
 		ManifestEntry entry{};
 		std::strncpy(entry.name, name.c_str(), kNameSize - 1);
 		entry.type = type;
-		bytes.insert(bytes.end(), reinterpret_cast<std::uint8_t *>(&entry),
-			     reinterpret_cast<std::uint8_t *>(&entry) + sizeof(entry));
+		appendBytes(bytes, &entry, sizeof(entry));
 	};
 	add("", kReservedFirst);
 	for (const auto &device : devices)
