@@ -16,6 +16,7 @@
 #include "base/Error.h"
 #include "files/FileStore.h"
 #include "host/Console.h"
+#include "host/FileLimit.h"
 #include "host/Input.h"
 #include "kvm/Kvm.h"
 #include "loop/RunLoop.h"
@@ -66,6 +67,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 {
 	// Every image is read and loaded before KVM is touched, so a bad image
 	// is reported as a usage error and no VM has run yet.
+	// Two descriptors per VM: the usual soft limit (1024) would stop at ~500.
+	const FileLimit fileLimit = raiseFileLimit();
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
 		prepared.push_back(prepareGuest(config));
@@ -127,6 +130,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 	else if (::getrandom(&runSeed, sizeof(runSeed), 0) != sizeof(runSeed))
 		throw HostError("getrandom", errno);
 
+	// Said before any VM exists, not as KVM_CREATE_VCPU failing half way.
+	if (auto shortfall = fileLimitShortfall(prepared.size(), openDescriptors(), fileLimit))
+		throw HostError(*shortfall);
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
 		DeviceOptions deviceOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files, VmIndex{ i },

@@ -25,6 +25,9 @@ class HostError : public std::runtime_error {
 public:
 	// hint, if any, is appended to the one-line message.
 	HostError(const std::string &operation, int err, const std::string &hint = {});
+	// A host limit that is no failed call: the whole one-line message.
+	explicit HostError(const std::string &message)
+		: std::runtime_error(message), errno_(0) {}
 	int error() const { return errno_; }
 
 private:

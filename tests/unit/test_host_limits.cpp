@@ -1,0 +1,57 @@
+// Open-file limits for many VMs (host/FileLimit).
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "host/FileLimit.h"
+
+namespace quanta {
+
+TEST_CASE("raiseFileLimit lifts the soft limit to the hard one")
+{
+	rlimit saved{};
+	REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+	REQUIRE(saved.rlim_max >= 64);
+	rlimit lowered{ saved.rlim_max / 2, saved.rlim_max };
+	REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+	const FileLimit limit = raiseFileLimit();
+	rlimit now{};
+	REQUIRE(::getrlimit(RLIMIT_NOFILE, &now) == 0);
+	::setrlimit(RLIMIT_NOFILE, &saved);
+	CHECK(now.rlim_cur == saved.rlim_max);
+	CHECK(limit.soft == saved.rlim_max);
+	CHECK(limit.hard == saved.rlim_max);
+}
+
+TEST_CASE("openDescriptors counts this process's descriptors")
+{
+	const std::size_t before = openDescriptors();
+	REQUIRE(before >= 3); // at least stdin, stdout, stderr
+	const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	CHECK(openDescriptors() == before + 1);
+	::close(fd);
+	CHECK(openDescriptors() == before);
+}
+
+TEST_CASE("fileLimitShortfall: two descriptors per VM beside those open")
+{
+	const FileLimit usual{ 1024, 1024 };
+	CHECK_FALSE(fileLimitShortfall(1, 10, usual));
+	// 10 open + 32 spare + 2 x 491 = 1024: the last that fits.
+	CHECK_FALSE(fileLimitShortfall(491, 10, usual));
+	const auto shortfall = fileLimitShortfall(492, 10, usual);
+	REQUIRE(shortfall);
+	CHECK(*shortfall ==
+	      "492 VMs need about 984 open files (2 each) and 10 are open already; the limit is 1024 (hard limit "
+	      "1024), enough for about 491 VMs: raise the hard limit (ulimit -Hn, limits.conf) or run fewer VMs");
+	CHECK(fileLimitShortfall(4096, 10, FileLimit{ 8192, 8192 }));
+	CHECK_FALSE(fileLimitShortfall(4096, 10, FileLimit{ 20000, 20000 }));
+	// Already past the limit: room for none.
+	const auto none = fileLimitShortfall(1, 2000, usual);
+	REQUIRE(none);
+	CHECK(none->find("enough for about 0 VMs") != std::string::npos);
+}
+
+} // namespace quanta
