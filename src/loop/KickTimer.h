@@ -22,7 +22,8 @@ namespace quanta {
 class KickTimer {
 public:
 	// Creates a CLOCK_MONOTONIC POSIX timer that signals this thread
-	// (SIGEV_THREAD_ID) and blocks the signal here; throws HostError.
+	// (SIGEV_THREAD_ID) and blocks the signal here; sets this thread's
+	// timer slack to 1 ns (PR_SET_TIMERSLACK); throws HostError.
 	KickTimer();
 	~KickTimer();
 	KickTimer(const KickTimer &) = delete;

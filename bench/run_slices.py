@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Cost of a slice switch, compared between quanta binaries in one run.
+
+For each quantum (--quanta-ms, default 10 and 1), runs the 70/30 spin guests
+(neo-spin16 + morpheus-spin16, --share 70,30, stride) under each binary,
+alternating binaries within each repetition so load changes hit them
+alike, and prints medians over the repetitions of: kick latency p50 (timer
+expiry -> back in userspace), switch latency p50 (a guest's exit -> the next
+guest's entry), overhead (% of busy time), the 70/30 share error and host
+steal. With --strace, one extra run per binary under `strace -f -c` gives
+system calls per slice.
+
+A benchmark, not a test: it prints figures and fails only when a run writes
+no report. Run it where /dev/kvm works (directly, or through tools/kvm-run).
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(quanta, guests, quantum_ms, seconds, work, tag, extra, prefix=()):
+    out = Path(work) / f"{tag}.json"
+    out.unlink(missing_ok=True)
+    cmd = list(prefix) + [quanta, "--mode", "real", "--quantum", f"{quantum_ms}ms", "--duration", f"{seconds}s",
+                          "--no-report", "--share", "70,30", "-g", str(Path(guests) / "neo-spin16.bin"),
+                          str(Path(guests) / "morpheus-spin16.bin"), "--stats-json", str(out)] + extra
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, timeout=seconds * 20 + 120)
+    if not out.exists():
+        sys.exit(f"run_slices: no report from {' '.join(cmd)} (status {proc.returncode}):\n{proc.stderr[-1500:]}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def figures(report):
+    vms = report["vms"]
+    steal = sum(vm.get("host_steal_ns", 0) for vm in vms)
+    return {
+        "kick_p50_us": report["kick_latency"]["p50_ns"] / 1e3,
+        "switch_p50_us": report["switch_latency"]["p50_ns"] / 1e3,
+        "overhead_pct": report["overhead_pct"],
+        "max_err_pp": max(abs(vm["error_pp"]) for vm in vms if vm["error_pp"] is not None),
+        "steal_ms": steal / 1e6,
+        "slices": sum(vm["slices"] for vm in vms),
+    }
+
+
+def strace_counts(path):
+    counts = {}
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+            counts[parts[-1]] = int(parts[3])
+    return counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("binaries", nargs="+", help="quanta binaries to compare (label=path or path)")
+    ap.add_argument("--guests", required=True)
+    ap.add_argument("--work", default="/tmp")
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quanta-ms", default="10,1")
+    ap.add_argument("--strace", action="store_true", help="also count system calls per slice")
+    ap.add_argument("--extra", default="", help="more quanta options, space-separated")
+    opts = ap.parse_args()
+    bins = [b.split("=", 1) if "=" in b else (b, b) for b in opts.binaries]
+    extra = opts.extra.split()
+    result = {}
+    for q in [float(x) for x in opts.quanta_ms.split(",")]:
+        qs = f"{q:g}"
+        per = {label: [] for label, _ in bins}
+        for rep in range(opts.reps):
+            for label, path in bins:
+                per[label].append(figures(run(path, opts.guests, qs, opts.seconds, opts.work,
+                                              f"slices-{label}-{qs}-{rep}", extra)))
+        print(f"quantum {qs} ms, 70/30 stride, {opts.seconds} s x {opts.reps} (medians):")
+        print(f"  {'binary':<12} {'kick p50 us':>11} {'switch p50 us':>13} {'overhead %':>10} "
+              f"{'max err pp':>10} {'steal ms':>8}")
+        for label, _ in bins:
+            med = {k: statistics.median(r[k] for r in per[label]) for k in per[label][0]}
+            result.setdefault(label, {})[qs] = {"median": med, "runs": per[label]}
+            print(f"  {label:<12} {med['kick_p50_us']:>11.1f} {med['switch_p50_us']:>13.1f} "
+                  f"{med['overhead_pct']:>10.3f} {med['max_err_pp']:>10.3f} {med['steal_ms']:>8.1f}")
+        if opts.strace:
+            print(f"  system calls per slice (strace -f -c, one {opts.seconds} s run each):")
+            for label, path in bins:
+                log = Path(opts.work) / f"strace-{label}-{qs}.txt"
+                report = run(path, opts.guests, qs, opts.seconds, opts.work, f"strace-{label}-{qs}", extra,
+                             prefix=["strace", "-f", "-c", "-o", str(log)])
+                slices = max(1, figures(report)["slices"])
+                counts = strace_counts(log)
+                # The loop's calls, and any other made about once per slice
+                # or more (not those of setup).
+                loop_calls = {"ioctl", "timer_settime", "rt_sigtimedwait", "epoll_wait", "clock_gettime"}
+                per_slice = {k: v / slices for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+                             if k in loop_calls or v / slices >= 0.5}
+                result[label][qs]["syscalls_per_slice"] = per_slice
+                print(f"  {label:<12} " + ", ".join(f"{k} {v:.2f}" for k, v in per_slice.items()) +
+                      f" (total {sum(per_slice.values()):.2f})")
+    out = Path(opts.work) / "slices.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"JSON: {out}")
+
+
+if __name__ == "__main__":
+    main()
