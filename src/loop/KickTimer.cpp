@@ -55,29 +55,74 @@ KickTimer::KickTimer()
 KickTimer::~KickTimer()
 {
 	::timer_delete(timer_);
-	consumePending();
+	drain();
 }
 
-void KickTimer::armAt(Nanos deadline)
+namespace {
+
+itimerspec expiryAt(Nanos deadline)
 {
 	itimerspec spec{};
 	spec.it_value.tv_sec = deadline / 1'000'000'000;
 	spec.it_value.tv_nsec = deadline % 1'000'000'000;
-	::timer_settime(timer_, TIMER_ABSTIME, &spec, nullptr);
+	return spec;
 }
 
-void KickTimer::disarm()
+bool fired(const itimerspec &old)
 {
-	itimerspec spec{};
-	::timer_settime(timer_, 0, &spec, nullptr);
+	return old.it_value.tv_sec == 0 && old.it_value.tv_nsec == 0;
+}
+
+} // namespace
+
+void KickTimer::armAt(Nanos deadline)
+{
+	const itimerspec spec = expiryAt(deadline);
+	if (!live_) {
+		::timer_settime(timer_, TIMER_ABSTIME, &spec, nullptr);
+		live_ = true;
+		return;
+	}
+	itimerspec old{};
+	::timer_settime(timer_, TIMER_ABSTIME, &spec, &old);
+	if (fired(old)) {
+		// The last slice ended before its kick, which then fired: discard
+		// it, or it would end this slice at once.
+		drain();
+		// The new kick may have fired before the drain and been taken with
+		// the old one: set the timer again so it fires now.
+		if (monotonicNow() >= deadline)
+			::timer_settime(timer_, TIMER_ABSTIME, &spec, nullptr);
+	}
+}
+
+void KickTimer::cancel()
+{
+	if (!live_)
+		return;
+	live_ = false;
+	itimerspec off{}, old{};
+	::timer_settime(timer_, 0, &off, &old);
+	if (fired(old))
+		drain();
 }
 
 bool KickTimer::consumePending()
+{
+	if (!drain())
+		return false;
+	live_ = false;
+	return true;
+}
+
+bool KickTimer::drain()
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, signal());
 	timespec zero{};
+	// One call: a timer has one signal queued at most (later expiries
+	// count as its overruns).
 	return ::sigtimedwait(&set, nullptr, &zero) == signal();
 }
 

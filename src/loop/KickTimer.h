@@ -8,8 +8,16 @@
 // next KVM_RUN returns EINTR at once instead of running a stale slice. Since
 // the signal is blocked whenever userspace code runs, it is never delivered
 // to a handler; KVM_RUN returning EINTR is the only effect, and we consume
-// the pending signal with sigtimedwait(). A kick left pending by a slice
-// that ended for another reason is drained before the next slice is armed.
+// the pending signal with sigtimedwait().
+//
+// Why no stale kick ends a later slice, at one timer call per slice: a
+// slice that ends on its kick consumes it, and the timer (one-shot) is then
+// idle: nothing to disarm or drain. A slice that ends another way leaves
+// its timer armed; the next armAt replaces it in one timer_settime, whose
+// old value says whether it had already fired. Only then is its kick
+// drained, and if the new deadline passed meanwhile (its kick may have
+// merged into the drained one) the timer is set again, so it fires at once.
+// A slice without a deadline cancels a live timer the same way.
 #pragma once
 
 #include <csignal>
@@ -31,14 +39,22 @@ public:
 
 	static int signal();
 
-	// One-shot expiry at an absolute monotonic time.
+	// One-shot expiry at an absolute monotonic time, replacing the timer's
+	// earlier one; an earlier kick nobody consumed is discarded.
 	void armAt(Nanos deadline);
-	void disarm();
-	// Consumes a pending kick, if any; true if there was one.
+	// No kick until the next armAt (a slice without a deadline).
+	void cancel();
+	// After KVM_RUN returned EINTR: consumes a pending kick, if any; true if
+	// there was one.
 	bool consumePending();
 
 private:
+	// Takes a pending kick; true if one was there.
+	bool drain();
+
 	timer_t timer_{};
+	// Armed, and its kick neither consumed nor discarded: it may be pending.
+	bool live_ = false;
 };
 
 // Signals that may interrupt KVM_RUN: the kick, SIGINT and SIGTERM. They are

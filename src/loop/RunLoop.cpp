@@ -137,6 +137,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 		deadline = console_.staleDeadline();
 	if (deadline)
 		kick_.armAt(*deadline);
+	else
+		kick_.cancel(); // the last slice's timer, if it ended before its kick
 	observer_.sliceStarted({ start, static_cast<std::uint32_t>(vm.value), machine(vm).name(), config_.policy,
 				 deadline ? std::optional<Nanos>(*deadline - start) : std::nullopt });
 
@@ -156,10 +158,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 
 	if (verdict.status != VmStatus::Running)
 		vmEnded(vm, verdict);
-	if (deadline) {
-		kick_.disarm();
-		kick_.consumePending(); // a kick that raced with another exit
-	}
+	// No disarm: a kick not consumed here is replaced or discarded by the
+	// next slice's armAt or cancel (see KickTimer.h).
 	endSlice(vm, *verdict.end, tally);
 }
 
