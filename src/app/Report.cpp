@@ -176,6 +176,7 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		row.ranNs = vm.sched.ranNs;
 		row.waitingNs = vm.sched.waitingNs;
 		row.parkedNs = vm.sched.parkedNs;
+		row.hostStealNs = vm.hostStealNs;
 		row.slices = vm.sched.slices;
 		row.maxLagQuanta = vm.sched.maxAbsLagQuanta;
 		row.exits = machine.stats();
@@ -183,12 +184,23 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		row.workLast = machine.work().last();
 		row.workReported = machine.work().reported();
 		report.guestNs += row.ranNs;
+		report.hostStealNs += row.hostStealNs;
 		report.maxLagQuanta = std::max(report.maxLagQuanta, row.maxLagQuanta);
 		report.vms.push_back(std::move(row));
 	}
 	report.overheadNs = report.wallNs - report.guestNs - report.idleNs;
 	Nanos busy = report.wallNs - report.idleNs;
 	report.overheadPct = busy > 0 ? 100.0 * static_cast<double>(report.overheadNs) / static_cast<double>(busy) : 0.0;
+	report.hostStealMeasured = record.hostStealMeasured;
+	if (busy > 0 && static_cast<double>(report.hostStealNs) > kHostStealMaxFrac * static_cast<double>(busy))
+		report.warnings.push_back(
+			{ "host_steal",
+			  fmt::format("the host kept quanta's thread waiting for a CPU for {:.1f} ms during slices "
+				      "({:.1f}% of busy time, over {:.0f}%): not charged to the guests, but their slices "
+				      "ended late; pin with --cpu N, try --realtime, or use a quieter host",
+				      ms(report.hostStealNs),
+				      100.0 * static_cast<double>(report.hostStealNs) / static_cast<double>(busy),
+				      100 * kHostStealMaxFrac) });
 	report.kickLatency = sched::summarizeLatency(record.kickLatencyNs);
 	report.switchLatency = sched::summarizeLatency(record.switchLatencyNs);
 	if (report.kickLatency.count &&
@@ -215,15 +227,16 @@ std::string formatReportTable(const RunReport &r)
 	std::size_t nameWidth = 12;
 	for (const VmReport &vm : r.vms)
 		nameWidth = std::max(nameWidth, vm.name.size());
-	out += fmt::format("{:<{}} {:>8} {:>7} {:>8} {:>8} {:>10} {:>7} {:>10} {:>10} {:>8} {:>9}\n", "VM", nameWidth,
-			   "status", "target", "achieved", "err(pp)", "run(ms)", "slices", "wait(ms)",
-			   "parked(ms)", "lag(q)", "work");
+	out += fmt::format("{:<{}} {:>8} {:>7} {:>8} {:>8} {:>10} {:>7} {:>10} {:>10} {:>8} {:>9} {:>9}\n", "VM",
+			   nameWidth, "status", "target", "achieved", "err(pp)", "run(ms)", "slices", "wait(ms)",
+			   "parked(ms)", "lag(q)", "work", "steal(ms)");
 	for (const VmReport &vm : r.vms) {
 		std::string error = vm.fairnessExcluded.empty() ? fmt::format("{:+.2f}", vm.errorPp) : "-";
-		out += fmt::format("{:<{}} {:>8} {:>6.1f}% {:>7.2f}% {:>8} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9}\n",
+		out += fmt::format("{:<{}} {:>8} {:>6.1f}% {:>7.2f}% {:>8} {:>10.1f} {:>7} {:>10.1f} {:>10.1f} {:>8.2f} {:>9} "
+				   "{:>9.1f}\n",
 				   vm.name, nameWidth, vm.status, vm.targetShare * 100, vm.achievedShare * 100, error,
 				   ms(vm.ranNs), vm.slices, ms(vm.waitingNs), ms(vm.parkedNs), vm.maxLagQuanta,
-				   vm.workReported ? vm.workReported : vm.workWrites);
+				   vm.workReported ? vm.workReported : vm.workWrites, ms(vm.hostStealNs));
 	}
 	for (const VmReport &vm : r.vms)
 		out += fmt::format("  {}: {}\n", vm.name, exitSummary(vm.exits));
@@ -234,6 +247,12 @@ std::string formatReportTable(const RunReport &r)
 		out += "run ended in a deadlock: every running VM waited on a channel\n";
 	out += fmt::format("guest {:.1f} ms, idle {:.1f} ms, hypervisor overhead {:.1f} ms ({:.2f}% of busy time)\n",
 			   ms(r.guestNs), ms(r.idleNs), ms(r.overheadNs), r.overheadPct);
+	if (r.hostStealMeasured)
+		out += fmt::format("host steal (waiting for a host CPU during slices, not charged, in the overhead): "
+				   "{:.1f} ms\n",
+				   ms(r.hostStealNs));
+	else
+		out += "host steal: not measured (no /proc/thread-self/schedstat): the guests were charged it\n";
 	if (r.jain && r.fairnessNote == kFairnessAll)
 		out += fmt::format("Jain's fairness index {:.4f}, max lag {:.2f} quanta\n", *r.jain, r.maxLagQuanta);
 	else if (r.jain)
@@ -306,6 +325,7 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 			{ "run_ns", vm.ranNs },
 			{ "waiting_ns", vm.waitingNs },
 			{ "parked_ns", vm.parkedNs },
+			{ "host_steal_ns", vm.hostStealNs },
 			{ "slices", vm.slices },
 			{ "max_lag_quanta", vm.maxLagQuanta },
 			{ "work_writes", vm.workWrites },
@@ -339,6 +359,8 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 		{ "idle_ns", r.idleNs },
 		{ "overhead_ns", r.overheadNs },
 		{ "overhead_pct", r.overheadPct },
+		{ "host_steal_ns", r.hostStealNs },
+		{ "host_steal_measured", r.hostStealMeasured },
 		{ "jain_index", r.jain ? nlohmann::json(*r.jain) : nlohmann::json(nullptr) },
 		{ "fairness_note", r.fairnessNote },
 		{ "max_lag_quanta", r.maxLagQuanta },

@@ -26,6 +26,7 @@ struct VmReport {
 	Nanos ranNs;
 	Nanos waitingNs;
 	Nanos parkedNs;
+	Nanos hostStealNs; // waiting for a host CPU during its slices: not charged
 	std::uint64_t slices;
 	double maxLagQuanta;
 	ExitStats exits;
@@ -45,9 +46,11 @@ struct RunReport {
 	std::string policy;
 	Nanos quantumNs;
 	Nanos wallNs;
-	Nanos guestNs;    // sum of time inside KVM_RUN
-	Nanos idleNs;     // nothing runnable
-	Nanos overheadNs; // wall - guest - idle: the hypervisor's own time
+	Nanos guestNs;                  // sum of time inside KVM_RUN
+	Nanos idleNs;                   // nothing runnable
+	Nanos overheadNs;               // wall - guest - idle: the hypervisor's own time (and host steal)
+	Nanos hostStealNs = 0;          // sum of the VMs' host steal
+	bool hostStealMeasured = false; // run_delay was readable
 	double overheadPct;
 	std::optional<double> jain; // none: fairness left out (see fairnessNote)
 	std::string fairnessNote;   // what the fairness figures cover and why
@@ -67,7 +70,8 @@ struct RunReport {
 	std::vector<ChannelRow> channels;
 	std::vector<VmReport> vms;
 	// Reasons to distrust the figures: a code ("kick_latency",
-	// "slice_overrun", "short_run", "halted_early", "loaded_host") and a
+	// "slice_overrun", "short_run", "halted_early", "loaded_host",
+	// "host_steal") and a
 	// sentence for the reader.
 	struct Warning {
 		std::string code;
@@ -86,6 +90,7 @@ inline constexpr double kHaltedEarlyLifeFrac = 0.9;    // stopped before 90% of 
 inline constexpr double kLoadedPerCpu = 0.5;           // load average before / online CPUs
 inline constexpr double kOverrunFactor = 1.5;          // a slice this many budgets long overran
 inline constexpr double kOverrunMaxFrac = 0.10;        // slices over kOverrunFactor budgets
+inline constexpr double kHostStealMaxFrac = 0.01;      // host steal vs busy time
 
 RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler,
 		      const std::vector<std::unique_ptr<Machine>> &machines, const ChannelHub *channels);

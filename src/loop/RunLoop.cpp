@@ -1,5 +1,6 @@
 #include "loop/RunLoop.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@ RunLoop::RunLoop(struct ev_loop *loop, std::vector<std::unique_ptr<Machine>> &ma
 	ev_io_init(&stdoutWatcher_, onStdoutWritable, console_.outputFd(), EV_WRITE);
 	stdoutWatcher_.data = this;
 	record_.vms.resize(machines_.size());
+	record_.hostStealMeasured = runDelay_.available();
 }
 
 RunLoop::~RunLoop()
@@ -101,6 +103,7 @@ void RunLoop::step()
 		// Nothing can run: sleep in the kernel until input or a signal.
 		ev_idle_stop(loop_, &idle_);
 		lastSliceExit_.reset(); // the next switch starts from idle, not from a VM
+		runDelayMark_.reset();  // waking up is no VM's steal
 		if (sched_.liveCount() == 0) {
 			ev_break(loop_, EVBREAK_ALL);
 		} else if (deadlocked()) {
@@ -129,6 +132,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 {
 	const VmIndex vm{ pick.vm };
 	const Nanos start = monotonicNow();
+	if (!runDelayMark_)
+		runDelayMark_ = runDelay_.read();
 	std::optional<Nanos> deadline =
 		sliceDeadline(start, pick.budget, sched_.liveCount(), config_.loneSliceLimit, durationDeadline_);
 	// A lone VM without a slice timer still ends its slice when a partial
@@ -160,6 +165,7 @@ void RunLoop::runSlice(const sched::Pick &pick)
 		vmEnded(vm, verdict);
 	// No disarm: a kick not consumed here is replaced or discarded by the
 	// next slice's armAt or cancel (see KickTimer.h).
+	chargeSlice(vm, tally);
 	endSlice(vm, *verdict.end, tally);
 }
 
@@ -178,9 +184,8 @@ ExitOutcome RunLoop::enterOnce(VmIndex vm, SliceTally &tally)
 		record_.switchLatencyNs.push_back(enter - *lastSliceExit_);
 	const int result = guest.enter();
 	tally.exitTime = monotonicNow();
-	// Charged: the time inside KVM_RUN only; handling the exit below is
-	// the hypervisor's overhead, not the guest's.
-	sched_.charge(vm.value, tally.exitTime - enter);
+	// Charged at the slice's end (chargeSlice): the time inside KVM_RUN
+	// only; handling the exit below is the hypervisor's overhead.
 	tally.ran += tally.exitTime - enter;
 	++tally.runs;
 	ExitOutcome outcome = guest.handle(result);
@@ -202,6 +207,22 @@ void RunLoop::observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, N
 				device ? std::string_view(*device) : std::string_view(),
 				run.exit_reason == KVM_EXIT_MMIO ? run.mmio.phys_addr : 0,
 				outcome });
+}
+
+// The guest is charged its time inside KVM_RUN less the host steal of the
+// slice: the run_delay the kernel added since the last slice ended (one
+// read per slice, so a wait between two slices counts in the next one),
+// capped at the time inside KVM_RUN.
+void RunLoop::chargeSlice(VmIndex vm, const SliceTally &tally)
+{
+	Nanos steal = 0;
+	if (std::optional<Nanos> delay = runDelay_.read()) {
+		if (runDelayMark_)
+			steal = std::clamp(*delay - *runDelayMark_, Nanos{ 0 }, tally.ran);
+		runDelayMark_ = delay;
+	}
+	record_.vms[vm.value].hostStealNs += steal;
+	sched_.charge(vm.value, tally.ran - steal);
 }
 
 void RunLoop::endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally)

@@ -20,6 +20,7 @@
 #include "base/VmId.h"
 #include "channels/Channel.h"
 #include "host/Console.h"
+#include "host/RunDelay.h"
 #include "loop/KickTimer.h"
 #include "loop/Slice.h"
 #include "sched/Scheduler.h"
@@ -55,10 +56,15 @@ struct RunRecord {
 	std::uint64_t stdoutDroppedBytes = 0; // guest output never written
 	std::vector<Nanos> kickLatencyNs;     // timer expiry -> back in userspace
 	std::vector<Nanos> switchLatencyNs;   // guest exit ending a slice -> next guest entry
+	// Host steal: run_delay (host/RunDelay.h) could be read.
+	bool hostStealMeasured = false;
 	struct Vm {
 		VmStatus status = VmStatus::Running;
 		std::string diagnosis;
 		sched::VmStats sched;
+		// The thread waited for a host CPU during this VM's slices: not
+		// charged to it (at most what its KVM_RUNs measured).
+		Nanos hostStealNs = 0;
 	};
 	std::vector<Vm> vms;
 };
@@ -89,7 +95,7 @@ private:
 	struct SliceTally {
 		Nanos start;
 		Nanos exitTime;         // the last KVM_RUN returned
-		Nanos ran = 0;          // charged: time inside KVM_RUN
+		Nanos ran = 0;          // time inside KVM_RUN (charged less host steal)
 		std::uint32_t runs = 0; // KVM_RUN calls
 	};
 
@@ -103,6 +109,7 @@ private:
 	void runSlice(const sched::Pick &pick);
 	ExitOutcome enterOnce(VmIndex vm, SliceTally &tally);
 	void observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, Nanos exit, bool retried);
+	void chargeSlice(VmIndex vm, const SliceTally &tally);
 	void endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally);
 	void stopAll(Nanos now);
 	void vmEnded(VmIndex vm, const SliceVerdict &verdict);
@@ -126,6 +133,9 @@ private:
 	trace::LoopObserver &observer_;
 	sched::Scheduler sched_;
 	KickTimer kick_;
+	RunDelay runDelay_;
+	// run_delay when the last slice ended (nullopt: from idle or the start).
+	std::optional<Nanos> runDelayMark_;
 
 	ev_idle idle_;
 	ev_signal sigint_;

@@ -64,6 +64,10 @@ def main():
     check("slice overrun counts the timed slices",
           overrun.get("timed_slices", 0) == sum(vm["slices"] for vm in report["vms"]) > 0,
           json.dumps(overrun))
+    steal = sum(vm["host_steal_ns"] for vm in report["vms"])
+    check("host steal adds up and lies within the overhead",
+          report["host_steal_ns"] == steal and 0 <= steal <= max(0, report["overhead_ns"]),
+          f"host_steal_ns {report['host_steal_ns']}, VMs {steal}, overhead_ns {report['overhead_ns']}")
     meta = report["meta"]
     check("meta has the command line", meta["command_line"][1:] == cmd[1:], str(meta["command_line"]))
     check("meta has the seed", meta["seed"] == 7, str(meta["seed"]))
@@ -92,6 +96,8 @@ def main():
                          ("decimal port", lambda d: d["exit_table"]["by_port"].append(
                              dict(d["exit_table"]["by_port"][0], port="233")) if d["exit_table"]["by_port"]
                           else d["exit_table"]["by_port"].append({"port": "233"})),
+                         ("VM without host steal", lambda d: d["vms"][0].pop("host_steal_ns")),
+                         ("negative host steal", lambda d: d.update(host_steal_ns=-1)),
                          ("overrun fraction over 1", lambda d: d["slice_overrun"].update(over_budget_frac=3))]:
         bad = copy.deepcopy(report)
         mutate(bad)

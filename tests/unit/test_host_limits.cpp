@@ -1,10 +1,13 @@
-// Open-file limits for many VMs (host/FileLimit).
+// Host facts the loop relies on: open-file limits for many VMs
+// (host/FileLimit) and this thread's run_delay (host/RunDelay).
+#include <ctime>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "host/FileLimit.h"
+#include "host/RunDelay.h"
 
 namespace quanta {
 
@@ -52,6 +55,30 @@ TEST_CASE("fileLimitShortfall: two descriptors per VM beside those open")
 	const auto none = fileLimitShortfall(1, 2000, usual);
 	REQUIRE(none);
 	CHECK(none->find("enough for about 0 VMs") != std::string::npos);
+}
+
+TEST_CASE("parseRunDelay: the second field of schedstat")
+{
+	CHECK(parseRunDelay("343638603 14996004 65\n") == Nanos{ 14996004 });
+	CHECK(parseRunDelay("0 0 1") == Nanos{ 0 });
+	CHECK_FALSE(parseRunDelay(""));
+	CHECK_FALSE(parseRunDelay("12345"));
+	CHECK_FALSE(parseRunDelay("1 x 2"));
+	CHECK_FALSE(parseRunDelay("1 -5 2"));
+	CHECK_FALSE(parseRunDelay("1 12ab 2"));
+}
+
+TEST_CASE("RunDelay reads this thread's run_delay, which never goes back")
+{
+	RunDelay delay;
+	REQUIRE(delay.available()); // Linux with CONFIG_SCHED_INFO, as Debian's kernels
+	const auto before = delay.read();
+	REQUIRE(before);
+	timespec nap{ 0, 20'000'000 };
+	::nanosleep(&nap, nullptr);
+	const auto after = delay.read();
+	REQUIRE(after);
+	CHECK(*after >= *before);
 }
 
 } // namespace quanta
