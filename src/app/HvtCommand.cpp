@@ -1,10 +1,15 @@
 #include "app/HvtCommand.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 
+#include "app/Options.h"
+#include "app/Run.h"
 #include "base/Error.h"
+#include "hvt/HvtImage.h"
 
 namespace quanta {
 
@@ -154,6 +159,37 @@ HvtCommandLine parseHvtCommand(const std::vector<std::string> &args)
 	run.kernel = args[i];
 	run.args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
 	return { std::move(run), 0, {}, false };
+}
+
+int hvtCommand(const std::vector<std::string> &args)
+{
+	HvtCommandLine cli = parseHvtCommand(args);
+	if (!cli.run) {
+		std::fputs(cli.message.c_str(), cli.messageIsError ? stderr : stdout);
+		return cli.exitCode;
+	}
+	try {
+		// solo5-hvt's checks first, with its words, even for a file that
+		// is no Solo5 unikernel at all.
+		hvt::readHvtImage(ImageFile::read(cli.run->kernel));
+		Options options;
+		GuestConfig guest;
+		guest.name = std::filesystem::path(cli.run->kernel).stem().string();
+		guest.imagePath = cli.run->kernel;
+		guest.memoryBytes = cli.run->memoryBytes;
+		guest.hvt = { std::move(cli.run->devices), std::move(cli.run->args) };
+		options.guests.push_back(std::move(guest));
+		options.shares = { 1 };
+		options.prefixOutput = false;
+		options.report = Options::ReportMode::Never;
+		options.status = false;
+		options.guestExitStatus = true;
+		return run(options);
+	} catch (const std::exception &e) {
+		// UsageError, HostError alike: solo5-hvt exits 1 for all of them.
+		fmt::print(stderr, "quanta hvt: {}\n", e.what());
+		return kHvtError;
+	}
 }
 
 } // namespace quanta

@@ -33,6 +33,9 @@ struct HvtCommandLine {
 // args[0] is "quanta", args[1] is "hvt". Never throws.
 HvtCommandLine parseHvtCommand(const std::vector<std::string> &args);
 
+// Runs `quanta hvt ...`; returns the exit status.
+int hvtCommand(const std::vector<std::string> &args);
+
 // Parses a MAC address "xx:xx:xx:xx:xx:xx".
 std::optional<std::array<std::uint8_t, 6>> parseMac(const std::string &text);
 

@@ -61,6 +61,8 @@ struct Options {
 	std::string plotPath; // --plot: SVG timeline and shares
 	bool explain = false; // --explain: narrate KVM setup and the first slices
 	bool status = true;   // live status line on a terminal (--no-status)
+	// `quanta hvt`: exit with the (one) guest's own exit status.
+	bool guestExitStatus = false;
 };
 
 // A quantum shorter than this is shorter than the host can honour: the

@@ -26,6 +26,7 @@
 #include "trace/Outputs.h"
 #include "trace/StatusLine.h"
 #include "trace/Trace.h"
+#include "hvt/HvtSwitch.h"
 #include "vmm/Machine.h"
 
 namespace quanta {
@@ -69,9 +70,11 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// is reported as a usage error and no VM has run yet.
 	// Two descriptors per VM: the usual soft limit (1024) would stop at ~500.
 	const FileLimit fileLimit = raiseFileLimit();
+	// Virtual switches (--net VM:NAME=switch:SWITCH) outlive every VM.
+	hvt::SwitchHub switches;
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
-		prepared.push_back(prepareGuest(config));
+		prepared.push_back(prepareGuest(config, &switches));
 	if (options.cpu)
 		pinToCpu(*options.cpu);
 	const trace::TraceOutputs traceOutputs{ options.tracePath, options.traceCsvPath, options.plotPath };
@@ -241,6 +244,14 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// As a shell reports any program whose reader went away: 128 + SIGPIPE.
 	if (record.stdoutClosed)
 		return record.stdoutError == EPIPE ? 128 + SIGPIPE : kExitHost;
+	if (options.guestExitStatus && machines.size() == 1) {
+		// As solo5-hvt: the guest's status after its halt call, else 1.
+		if (record.vms[0].status == VmStatus::Faulted)
+			return kExitGuestFault;
+		const hvt::HvtHypercalls *hvt = machines[0]->hvt();
+		auto status = hvt ? hvt->exitStatus() : std::nullopt;
+		return status ? *status & 0xff : kExitGuestFault;
+	}
 	if (record.deadlock)
 		return kExitGuestFault;
 	for (const auto &vm : record.vms)

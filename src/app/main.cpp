@@ -4,6 +4,7 @@
 #include <new>
 
 #include "app/Experiment.h"
+#include "app/HvtCommand.h"
 #include "app/KvmCheck.h"
 #include "app/Options.h"
 #include "app/PlotCommand.h"
@@ -18,12 +19,15 @@ using namespace quanta;
 int command(const std::vector<std::string> &args)
 {
 	// Commands besides the plain `quanta [options]`: an experiment file,
-	// drawing a trace without running anything, and sweeps (Sweep.h).
+	// drawing a trace without running anything, sweeps (Sweep.h) and
+	// solo5-hvt's drop-in (HvtCommand.h).
 	std::string name = args.size() > 1 ? args[1] : "";
 	if (name == "plot")
 		return plotCommand(args);
 	if (name == "sweep")
 		return sweepCommand(args);
+	if (name == "hvt")
+		return hvtCommand(args);
 	CommandLine cli = name == "run" ? parseExperiment(args) : parseCommandLine(args);
 	if (!cli.options) {
 		std::fputs(cli.message.c_str(), cli.messageIsError ? stderr : stdout);

@@ -124,6 +124,8 @@ public:
 	IoStatus portIn(std::uint16_t offset, std::span<std::uint8_t> data) override;
 	IoStatus portOut(std::uint16_t offset, std::span<const std::uint8_t> data) override;
 	std::string lastError() const override { return error_; }
+	ParkReason blockedOn() const override { return ParkReason::Poll; }
+	std::uint32_t stopStatus() const override { return static_cast<std::uint32_t>(exitStatus_.value_or(0)) & 0xff; }
 
 	// Set once the guest halted (solo5_exit, solo5_abort: 255).
 	std::optional<int> exitStatus() const { return exitStatus_; }

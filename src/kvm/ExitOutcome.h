@@ -26,6 +26,7 @@ enum class ParkReason {
 	Input,   // standard input (serial IN with nothing typed yet)
 	Channel, // a peer VM on a channel (send to a full, receive from an empty one)
 	Output,  // stdout: the console's queue is full (a slow reader) or closed
+	Poll,    // a Solo5 hvt guest in poll: its deadline, or a frame for its net devices
 };
 
 struct ExitOutcome {
@@ -64,6 +65,8 @@ inline const char *parkReasonName(ParkReason reason)
 		return "channel";
 	case ParkReason::Output:
 		return "stdout";
+	case ParkReason::Poll:
+		return "poll";
 	}
 	return "?";
 }

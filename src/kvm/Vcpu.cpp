@@ -57,6 +57,11 @@ void Vcpu::setCpuid(const std::vector<kvm_cpuid_entry2> &entries)
 	kvmIoctl(fd(), uapi::kSetCpuid2, buffer.data(), "KVM_SET_CPUID2", observer_);
 }
 
+std::uint64_t Vcpu::tscKhz() const
+{
+	return static_cast<std::uint64_t>(kvmIoctl(fd(), KVM_GET_TSC_KHZ, 0, "KVM_GET_TSC_KHZ", observer_));
+}
+
 void Vcpu::setSignalMask(const sigset_t &mask)
 {
 	// The kernel's sigset is 8 bytes on x86-64, not glibc's 128.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <csignal>
+#include <cstdint>
 #include <linux/kvm.h>
 #include <span>
 #include <vector>
@@ -29,6 +30,9 @@ public:
 	kvm_sregs sregs() const;
 	void setSregs(const kvm_sregs &sregs);
 	void setCpuid(const std::vector<kvm_cpuid_entry2> &entries);
+	// The guest's TSC frequency in kHz (KVM_GET_TSC_KHZ); throws HostError
+	// when KVM cannot say (an unstable host TSC).
+	std::uint64_t tscKhz() const;
 	// The signal mask in force while the vCPU runs (KVM_SET_SIGNAL_MASK).
 	void setSignalMask(const sigset_t &mask);
 

@@ -31,6 +31,18 @@ RunLoop::RunLoop(struct ev_loop *loop, std::vector<std::unique_ptr<Machine>> &ma
 	stdoutWatcher_.data = this;
 	record_.vms.resize(machines_.size());
 	record_.hostStealMeasured = runDelay_.available();
+	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
+		auto watch = std::make_unique<PollWatch>();
+		watch->self = this;
+		watch->vm = vm;
+		ev_init(&watch->timer, onPollTimer);
+		watch->timer.data = watch.get();
+		pollWatches_.push_back(std::move(watch));
+		// Frames from a virtual switch wake a VM parked in poll directly.
+		if (hvt::HvtHypercalls *hvt = machines_[vm]->hvt())
+			for (auto &[index, net] : hvt->attachments().nets)
+				net.port->setWakeup([this, vm] { pollWoke(vm); });
+	}
 }
 
 RunLoop::~RunLoop()
@@ -40,6 +52,61 @@ RunLoop::~RunLoop()
 	ev_signal_stop(loop_, &sigterm_);
 	ev_timer_stop(loop_, &durationTimer_);
 	ev_io_stop(loop_, &stdoutWatcher_);
+	for (std::size_t vm = 0; vm < pollWatches_.size(); ++vm)
+		disarmPollWait(vm);
+}
+
+void RunLoop::armPollWait(std::size_t vm, const hvt::PollWait &wait)
+{
+	PollWatch &watch = *pollWatches_[vm];
+	disarmPollWait(vm);
+	if (wait.deadline != INT64_MAX) {
+		double delay = static_cast<double>(std::max<Nanos>(0, wait.deadline - monotonicNow())) / 1e9;
+		ev_timer_set(&watch.timer, delay, 0.);
+		ev_timer_start(loop_, &watch.timer);
+	}
+	watch.fds.resize(wait.fds.size());
+	for (std::size_t i = 0; i < wait.fds.size(); ++i) {
+		ev_io_init(&watch.fds[i], onPollIo, wait.fds[i], EV_READ);
+		watch.fds[i].data = &watch;
+		ev_io_start(loop_, &watch.fds[i]);
+	}
+	watch.armed = true;
+}
+
+void RunLoop::disarmPollWait(std::size_t vm)
+{
+	PollWatch &watch = *pollWatches_[vm];
+	if (!watch.armed)
+		return;
+	ev_timer_stop(loop_, &watch.timer);
+	for (ev_io &io : watch.fds)
+		ev_io_stop(loop_, &io);
+	watch.armed = false;
+}
+
+void RunLoop::onPollTimer(struct ev_loop *, ev_timer *watcher, int)
+{
+	auto *watch = static_cast<PollWatch *>(watcher->data);
+	watch->self->pollWoke(watch->vm);
+}
+
+void RunLoop::onPollIo(struct ev_loop *, ev_io *watcher, int)
+{
+	auto *watch = static_cast<PollWatch *>(watcher->data);
+	watch->self->pollWoke(watch->vm);
+}
+
+// The deadline passed or a frame arrived: the poll is retried when the VM
+// next runs (and parks it again if it was not for it).
+void RunLoop::pollWoke(std::size_t vm)
+{
+	if (!isParkedOn(vm, ParkReason::Poll))
+		return;
+	disarmPollWait(vm);
+	Nanos now = monotonicNow();
+	wake(vm, ParkReason::Poll, now);
+	resumeIdleWatcher(now);
 }
 
 RunRecord RunLoop::run()
@@ -154,8 +221,12 @@ void RunLoop::runSlice(const sched::Pick &pick)
 		const bool kicked = outcome.action == ExitAction::Interrupted && kick_.consumePending();
 		if (kicked && deadline)
 			record_.kickLatencyNs.push_back(tally.exitTime - *deadline);
-		if (outcome.action == ExitAction::Park)
+		if (outcome.action == ExitAction::Park) {
 			slots_[vm.value] = { true, outcome.parkReason };
+			if (outcome.parkReason == ParkReason::Poll)
+				if (const hvt::HvtHypercalls *hvt = machine(vm).hvt(); hvt && hvt->pollWait())
+					armPollWait(vm.value, *hvt->pollWait());
+		}
 		verdict = classifyExit(outcome, config_.policy, kicked, machine(vm).stats().guestExits);
 		if (!verdict.end && !deadline && (deadline = console_.staleDeadline()))
 			kick_.armAt(*deadline); // a partial line began in this slice
@@ -403,6 +474,7 @@ void RunLoop::drainStdout()
 void RunLoop::stopAll(Nanos now)
 {
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
+		disarmPollWait(vm);
 		if (sched_.state(vm) != sched::VmState::Removed) {
 			record_.vms[vm].status = VmStatus::Stopped;
 			sched_.remove(vm, now);

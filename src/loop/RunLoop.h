@@ -125,6 +125,22 @@ private:
 	void report(VmIndex vm, const std::string &text);
 	Machine &machine(VmIndex vm) { return *machines_[vm.value]; }
 
+	// An hvt guest parked in poll: a timer for its deadline and a watcher
+	// per descriptor that may make it ready; the first to fire wakes it.
+	struct PollWatch {
+		RunLoop *self = nullptr;
+		std::size_t vm = 0;
+		ev_timer timer;
+		std::vector<ev_io> fds;
+		bool armed = false;
+	};
+	void armPollWait(std::size_t vm, const hvt::PollWait &wait);
+	void disarmPollWait(std::size_t vm);
+	static void onPollTimer(struct ev_loop *loop, ev_timer *watcher, int events);
+	static void onPollIo(struct ev_loop *loop, ev_io *watcher, int events);
+	void pollWoke(std::size_t vm);
+	std::vector<std::unique_ptr<PollWatch>> pollWatches_;
+
 	struct ev_loop *loop_;
 	std::vector<std::unique_ptr<Machine>> &machines_;
 	Console &console_;

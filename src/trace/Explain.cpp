@@ -229,6 +229,8 @@ void Explain::exitHandled(const ExitSeen &exit)
 			       ? "the channel is not ready: the VM parks until its peer acts"
 		       : outcome.parkReason == ParkReason::Output
 			       ? "stdout is full: the VM parks until the reader takes more"
+		       : outcome.parkReason == ParkReason::Poll
+			       ? "the unikernel waits in poll: it parks until its deadline or a frame for it"
 			       : "no input yet: the VM parks until there is some";
 		break;
 	case ExitAction::Halt:

@@ -17,6 +17,12 @@ ExitOutcome interrupted(ExitStats &stats)
 ExitOutcome mmio(const kvm_run &run, const VmDevices &devices)
 {
 	const char *what = run.mmio.is_write ? "write" : "read";
+	// An hvt guest writing to its own read-only (write-protected) kernel
+	// memory: solo5-hvt's words for it.
+	if (devices.hvt() && run.mmio.phys_addr < devices.memoryBytes())
+		return ExitOutcome::fault(fmt::format("KVM: host/guest translation fault: {} of {} bytes at {:#x} "
+						      "(read-only kernel memory)",
+						      what, run.mmio.len, run.mmio.phys_addr));
 	// KVM maps all of memory, so only an address outside it can exit here;
 	// quanta has no MMIO devices to hand an exit inside memory to.
 	if (run.mmio.phys_addr < devices.memoryBytes())
@@ -60,6 +66,8 @@ ExitOutcome handleExit(const KvmExit &exit, VmDevices &devices)
 		return interrupted(stats);
 	if (rc == -EAGAIN)
 		return { ExitAction::Continue };
+	if (rc == -EFAULT && devices.hvt())
+		return ExitOutcome::fault("KVM: host/guest translation fault (a write to read-only kernel memory)");
 	if (rc < 0)
 		return ExitOutcome::fault(fmt::format("KVM_RUN failed: {} (errno {})", std::strerror(-rc), -rc));
 

@@ -3,19 +3,34 @@
 #include <fmt/format.h>
 
 #include "base/Error.h"
+#include "hvt/HvtBoot.h"
 
 namespace quanta {
 
-PreparedGuest prepareGuest(const GuestConfig &config)
+PreparedGuest prepareGuest(const GuestConfig &config, hvt::SwitchHub *switches)
 {
-	return prepareGuest(config, ImageFile::read(config.imagePath));
+	return prepareGuest(config, ImageFile::read(config.imagePath), switches);
 }
 
-PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image)
+PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image, hvt::SwitchHub *switches)
 {
 	PreparedGuest guest;
 	guest.name = config.name;
 	guest.format = image.format;
+	if (hvt::isSolo5Image(image)) {
+		// The hvt boot profile: its own layout, registers and devices.
+		std::uint64_t bytes = hvt::guestMemorySize(config.memoryBytes);
+		guest.layout = MemoryLayout{ bytes };
+		guest.memory = std::make_unique<GuestMemory>(bytes);
+		guest.hvt = hvt::prepareHvt(image, *guest.memory, config.hvt, {});
+		guest.image = { guest.hvt->loaded.entry, hvt::kGuestMinBase, guest.hvt->loaded.kernelEnd };
+		guest.boot.mode = CpuMode::Long;
+		guest.boot.entry = guest.hvt->loaded.entry;
+		return guest;
+	}
+	if (!config.hvt.devices.blockPaths.empty() || !config.hvt.devices.netTargets.empty() || !config.hvt.args.empty())
+		throw UsageError(fmt::format("{}: devices and a command line are for Solo5 hvt unikernels; this is not one",
+					     image.path));
 	guest.layout = MemoryLayout{ config.memoryBytes };
 	guest.memory = std::make_unique<GuestMemory>(config.memoryBytes);
 

@@ -9,6 +9,8 @@
 
 #include "boot/Boot.h"
 #include "boot/Image.h"
+#include "hvt/HvtGuest.h"
+#include "hvt/HvtSwitch.h"
 #include "memory/GuestMemory.h"
 #include "memory/Layout.h"
 
@@ -23,6 +25,9 @@ struct GuestConfig {
 	std::uint64_t flatLoad = 0;
 	std::optional<std::uint64_t> flatEntry;
 	std::optional<std::uint64_t> csBase; // real mode; default: load address
+	// For a Solo5 hvt unikernel (recognised by its ELF notes): its devices
+	// and command line.
+	hvt::GuestArgs hvt;
 };
 
 struct PreparedGuest {
@@ -32,10 +37,12 @@ struct PreparedGuest {
 	BootParams boot;
 	ImageFormat format;
 	LoadedImage image;
+	std::optional<hvt::PreparedHvt> hvt; // set for a Solo5 hvt unikernel
 };
 
 // Reads and loads the image; throws UsageError with one clear line.
-PreparedGuest prepareGuest(const GuestConfig &config);
-PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image);
+// switches: where --net ...=switch:NAME ports come from (nullptr: none).
+PreparedGuest prepareGuest(const GuestConfig &config, hvt::SwitchHub *switches = nullptr);
+PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image, hvt::SwitchHub *switches = nullptr);
 
 } // namespace quanta

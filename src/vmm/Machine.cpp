@@ -1,9 +1,13 @@
 #include "vmm/Machine.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "base/Clock.h"
 #include "base/Error.h"
+#include "hvt/HvtBoot.h"
+#include "hvt/HvtCore.h"
+#include "hvt/HvtGuest.h"
 
 namespace quanta {
 
@@ -15,9 +19,48 @@ Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::siz
 {
 	vm_.setMemory(*memory_);
 	vcpu_.setCpuid(kvm.supportedCpuid());
+	if (guest.hvt) {
+		bootHvt(*guest.hvt);
+		return;
+	}
 	BootState boot = prepareBoot(*memory_, guest.layout, guest.boot, vcpu_.sregs());
 	vcpu_.setSregs(boot.sregs);
 	vcpu_.setRegs(boot.regs);
+}
+
+// A Solo5 hvt guest: its boot profile and its device set only.
+void Machine::bootHvt(hvt::PreparedHvt &prepared)
+{
+	devices_.useHvt(std::make_unique<hvt::HvtHypercalls>(static_cast<GuestContext &>(*this),
+							     std::move(prepared.attachments), prepared.loaded.segments,
+							     hvt::hostClocks()));
+	hvt::BootParams params;
+	params.entry = prepared.loaded.entry;
+	params.kernelEnd = prepared.loaded.kernelEnd;
+	params.tscHz = vcpu_.tscKhz() * 1000;
+	params.manifest = std::move(prepared.manifest);
+	params.cmdline = std::move(prepared.cmdline);
+	hvt::BootState state = hvt::prepareBoot(*memory_, params, vcpu_.sregs());
+	vcpu_.setSregs(state.sregs);
+	vcpu_.setRegs(state.regs);
+	hvt::protectSegments(*memory_, prepared.loaded.segments);
+	dumpcoreDir_ = prepared.dumpcoreDir;
+}
+
+// As solo5-hvt --dumpcore: the guest's registers and memory after an abort.
+void Machine::dumpCore()
+{
+	std::string name = hvt::coreFileName(::getpid());
+	console_.beforeOutput();
+	fmt::print(stderr, "quanta: {}: dumpcore: dumping guest core to: {}/{}\n", name_, dumpcoreDir_, name);
+	try {
+		std::size_t pages = hvt::writeCore(dumpcoreDir_, name, *memory_, vcpu_.regs(), vcpu_.sregs(),
+						   devices_.hvt()->trapFrame());
+		fmt::print(stderr, "quanta: {}: dumpcore: dumped {} pages of total {} pages\n", name_, pages,
+			   memory_->size() / 4096);
+	} catch (const HostError &e) {
+		fmt::print(stderr, "quanta: {}: dumpcore: {}\n", name_, e.what());
+	}
 }
 
 Translation Machine::translatePointer(std::uint64_t pointer)
@@ -74,7 +117,10 @@ ExitOutcome Machine::withRip(ExitOutcome outcome)
 
 ExitOutcome Machine::handle(int runResult)
 {
-	return withRip(handleExit(pendingExit(runResult), devices_));
+	ExitOutcome outcome = handleExit(pendingExit(runResult), devices_);
+	if (outcome.action == ExitAction::Exit && !dumpcoreDir_.empty() && outcome.exitStatus == hvt::kExitAbort)
+		dumpCore();
+	return withRip(std::move(outcome));
 }
 
 ExitOutcome Machine::retryExit()

@@ -39,6 +39,11 @@ public:
 	// The guest stopped for good: its files are synced and closed.
 	void release() { devices_.release(); }
 
+	// A Solo5 hvt guest's device set (else nullptr): its exit status, the
+	// wait of a VM parked in poll, its net devices.
+	hvt::HvtHypercalls *hvt() { return devices_.hvt(); }
+	const hvt::HvtHypercalls *hvt() const { return devices_.hvt(); }
+
 	// One KVM_RUN and the handling of its exit.
 	ExitOutcome run() { return handle(enter()); }
 	// The two halves, so the loop can time the guest alone:
@@ -60,6 +65,8 @@ private:
 
 	KvmExit pendingExit(int runResult);
 	ExitOutcome withRip(ExitOutcome outcome);
+	void bootHvt(hvt::PreparedHvt &prepared);
+	void dumpCore();
 
 	std::string name_;
 	std::unique_ptr<GuestMemory> memory_; // outlives vm_, which maps it
@@ -69,6 +76,7 @@ private:
 	Vm vm_;
 	Vcpu vcpu_;
 	VmDevices devices_;
+	std::string dumpcoreDir_; // hvt: a core file on abort (quanta hvt --dumpcore)
 };
 
 } // namespace quanta

@@ -21,8 +21,19 @@ VmDevices::VmDevices(GuestContext &guest, Console &console, std::size_t consoleI
 	}
 }
 
+void VmDevices::useHvt(std::unique_ptr<hvt::HvtHypercalls> hvt)
+{
+	bus_ = PortBus{};
+	bus_.setUnknownPortPolicy(UnknownPortPolicy::Fault);
+	files_.reset();
+	hvt_ = std::move(hvt);
+	bus_.attach(hvt::kPortBase, hvt::kPortCount, *hvt_, "hvt hypercalls");
+}
+
 void VmDevices::release()
 {
+	if (hvt_)
+		hvt_->release();
 	if (files_)
 		files_->stopped();
 }

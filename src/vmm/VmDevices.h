@@ -18,6 +18,7 @@
 #include "files/FileDevice.h"
 #include "host/Console.h"
 #include "host/Input.h"
+#include "hvt/HvtDevices.h"
 
 namespace quanta {
 
@@ -56,6 +57,7 @@ private:
 	AssignmentHypercalls assignment_;
 	NativeHypercalls native_;
 	std::unique_ptr<FileDevice> files_;
+	std::unique_ptr<hvt::HvtHypercalls> hvt_;
 	PortBus bus_;
 };
 
