@@ -26,7 +26,7 @@ std::string usage()
 	       "  [ --mem=512 ] (guest memory in MB; up to 4096, mapped lazily)\n"
 	       "    --help (display this help)\n"
 	       "    --version (display version information)\n"
-	       "Compiled-in modules: net block\n"
+	       "Compiled-in modules: net block dumpcore\n"
 	       "Compiled-in module options:\n"
 	       "    --net:NAME=IFACE (attach tap at IFACE as network NAME; IFACE may be\n"
 	       "      switch:SWITCH, a virtual switch inside quanta)\n"
@@ -34,6 +34,7 @@ std::string usage()
 	       "    --block:NAME=PATH (attach block device/file at PATH as block storage NAME)\n"
 	       "  [ --block-sector-size:NAME=SECTORSIZE ] (set sector size for block device NAME;\n"
 	       "      must be a power of two greater than or equal 512)\n"
+	       "    --dumpcore=DIR (enable guest core dump on abort/trap)\n"
 	       "Exit status: the unikernel's (255 after solo5_abort), 1 on any error.\n"
 	       "Several unikernels, shares and reports: quanta -g KERNEL.hvt ... (see quanta --help).\n";
 }
@@ -120,6 +121,8 @@ HvtCommandLine parseHvtCommand(const std::vector<std::string> &args)
 			if (!ok || mib == 0)
 				return error("Malformed argument to --mem");
 			run.memoryBytes = mib << 20;
+		} else if (startsWith(arg, "--dumpcore=") && arg.size() > 11) {
+			run.dumpcoreDir = arg.substr(11);
 		} else if (startsWith(arg, "--block-sector-size:")) {
 			auto assignment = device("--block-sector-size:");
 			std::uint64_t size = 0;
@@ -177,7 +180,7 @@ int hvtCommand(const std::vector<std::string> &args)
 		guest.name = std::filesystem::path(cli.run->kernel).stem().string();
 		guest.imagePath = cli.run->kernel;
 		guest.memoryBytes = cli.run->memoryBytes;
-		guest.hvt = { std::move(cli.run->devices), std::move(cli.run->args) };
+		guest.hvt = { std::move(cli.run->devices), std::move(cli.run->args), cli.run->dumpcoreDir };
 		options.guests.push_back(std::move(guest));
 		options.shares = { 1 };
 		options.prefixOutput = false;

@@ -21,6 +21,7 @@ struct HvtRun {
 	std::uint64_t memoryBytes = 512ull << 20; // solo5-hvt's default
 	hvt::DeviceArgs devices;
 	std::vector<std::string> args; // the guest's command line
+	std::string dumpcoreDir;       // --dumpcore=DIR
 };
 
 struct HvtCommandLine {

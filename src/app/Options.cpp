@@ -5,14 +5,17 @@
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 #include <sched.h>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "app/HvtCommand.h"
 #include "base/Error.h"
 #include "base/Parse.h"
+#include "hvt/HvtImage.h"
 
 namespace quanta {
 
@@ -174,6 +177,56 @@ std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
 		names.push_back(std::move(name));
 	}
 	return names;
+}
+
+// A repeatable hvt device or command-line option: replaces what the same
+// option said before (a later file or command line wins, as for channels).
+void setHvt(Settings &s, const char *option, const OptionValue &value)
+{
+	std::erase_if(s.hvt, [&](const Settings::HvtSetting &h) { return h.option == option; });
+	for (const std::string &text : value.list("a list of VM:NAME=VALUE settings"))
+		s.hvt.push_back({ option, text, value.where });
+}
+
+// Applies the hvt settings to their guests; throws UsageError.
+void applyHvt(const Settings &settings, Options &options, const std::function<std::size_t(const std::string &, const std::string &)> &vmIndex)
+{
+	for (const Settings::HvtSetting &h : settings.hvt) {
+		const bool cmdline = h.option == "--cmdline";
+		std::size_t split = h.text.find(cmdline ? '=' : ':');
+		if (split == std::string::npos || split == 0)
+			throw UsageError(fmt::format("{}: '{}' is not {}", h.where, h.text,
+						     cmdline ? "VM=ARGS" : "VM:NAME=VALUE"));
+		GuestConfig &guest = options.guests[vmIndex(h.text.substr(0, split), h.where)];
+		std::string rest = h.text.substr(split + 1);
+		if (cmdline) {
+			guest.hvt.args = { rest };
+			continue;
+		}
+		auto assignment = parseDeviceAssignment(rest);
+		if (!assignment)
+			throw UsageError(fmt::format("{}: '{}' is not VM:NAME=VALUE (NAME: 1-67 letters and digits)", h.where,
+						     h.text));
+		auto &[name, value] = *assignment;
+		hvt::DeviceArgs &devices = guest.hvt.devices;
+		if (h.option == "--block") {
+			devices.blockPaths[name] = value;
+		} else if (h.option == "--net") {
+			devices.netTargets[name] = value;
+		} else if (h.option == "--net-mac") {
+			auto mac = parseMac(value);
+			if (!mac)
+				throw UsageError(fmt::format("{}: '{}' is not a MAC address (xx:xx:xx:xx:xx:xx)", h.where, value));
+			devices.netMacs[name] = *mac;
+		} else {
+			auto size = parseUnsigned(value);
+			try {
+				devices.sectorSizes[name] = hvt::checkSectorSize(size.value_or(0));
+			} catch (const UsageError &e) {
+				throw UsageError(fmt::format("{}: {}", h.where, e.what()));
+			}
+		}
+	}
 }
 
 // The options, each defined once (see OptionDef). Order is --help's order;
@@ -360,6 +413,21 @@ std::vector<OptionDef> makeTable()
 		{ "--explain", nullptr, "explain", K::Flag, nullptr,
 		  "print every KVM call of the setup and the first slices of the run loop, each with its reason (stderr)",
 		  [](S &s, const V &v) { s.options.explain = v.flag(); } },
+		{ "--cmdline", nullptr, "cmdline", K::Repeated, nullptr,
+		  "a Solo5 hvt guest's command line: VM=ARGS (repeatable)",
+		  [](S &s, const V &v) { setHvt(s, "--cmdline", v); }, false, false, "VM=ARGS" },
+		{ "--block", nullptr, "block", K::Repeated, nullptr,
+		  "a Solo5 hvt guest's block device backed by a file: VM:NAME=PATH (repeatable)",
+		  [](S &s, const V &v) { setHvt(s, "--block", v); }, false, false, "VM:NAME=PATH" },
+		{ "--block-sector-size", nullptr, "block_sector_size", K::Repeated, nullptr,
+		  "its sector size: VM:NAME=BYTES, a power of two from 512 (default 512)",
+		  [](S &s, const V &v) { setHvt(s, "--block-sector-size", v); }, false, false, "VM:NAME=N" },
+		{ "--net", nullptr, "net", K::Repeated, nullptr,
+		  "a Solo5 hvt guest's network device: VM:NAME=IFACE (a host tap interface) (repeatable)",
+		  [](S &s, const V &v) { setHvt(s, "--net", v); }, false, false, "VM:NAME=IFACE" },
+		{ "--net-mac", nullptr, "net_mac", K::Repeated, nullptr,
+		  "its MAC address: VM:NAME=xx:xx:xx:xx:xx:xx (default: random, locally administered)",
+		  [](S &s, const V &v) { setHvt(s, "--net-mac", v); }, false, false, "VM:NAME=MAC" },
 		{ "--no-status", nullptr, "status", K::Flag, nullptr,
 		  "no live status line (it is shown only when stderr is a terminal)",
 		  [](S &s, const V &v) { s.options.status = v.flag(); }, true },
@@ -483,6 +551,7 @@ std::uint64_t shareValue(const OptionValue &value)
 void Settings::forgetGuests()
 {
 	names.clear();
+	hvt.clear();
 	shares.clear();
 	channels.clear();
 	if (modesPerGuest) {
@@ -620,9 +689,12 @@ Options resolve(const Settings &settings, std::vector<std::string> *warnings)
 		guest.flatLoad = settings.flatLoad;
 		guest.flatEntry = settings.flatEntry;
 		guest.csBase = settings.csBase;
-		checkMemorySize(guest.memoryBytes, guest.mode, guest.pageSize, settings.memoryWhere);
+		// A Solo5 hvt guest brings its own page tables (up to 4 GiB).
+		if (!hvt::isSolo5File(guest.imagePath))
+			checkMemorySize(guest.memoryBytes, guest.mode, guest.pageSize, settings.memoryWhere);
 		options.guests.push_back(std::move(guest));
 	}
+	applyHvt(settings, options, vmIndex);
 	return options;
 }
 

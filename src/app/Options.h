@@ -131,6 +131,14 @@ struct Settings {
 	std::vector<ChannelSetting> channels;
 	bool report = false;
 	bool noReport = false;
+	// Solo5 hvt guests' devices and command lines, as given ("VM:NAME=PATH",
+	// "VM=ARGS"); resolve() looks the VM names up.
+	struct HvtSetting {
+		std::string option; // "--block", "--block-sector-size", "--net", "--net-mac", "--cmdline"
+		std::string text;
+		std::string where;
+	};
+	std::vector<HvtSetting> hvt;
 
 	// A new list of guests (-g after an experiment file) drops what was
 	// said about the old ones: names, shares, per-VM modes, channels.

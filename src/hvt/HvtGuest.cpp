@@ -1,7 +1,10 @@
 #include "hvt/HvtGuest.h"
 
 #include <cerrno>
+#include <fmt/format.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/Error.h"
 #include "hvt/HvtBoot.h"
@@ -16,6 +19,14 @@ PreparedHvt prepareHvt(const ImageFile &image, GuestMemory &memory, const GuestA
 	prepared.loaded = loadHvtImage(image, memory);
 	prepared.attachments = attachDevices(hvt, args.devices, openNet);
 	prepared.manifest = guestManifest(hvt, prepared.attachments);
+	if (!args.dumpcoreDir.empty()) {
+		struct stat st;
+		if (::stat(args.dumpcoreDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+			throw UsageError(fmt::format("dumpcore: cannot open dir {}", args.dumpcoreDir));
+		if (::access(args.dumpcoreDir.c_str(), W_OK) != 0)
+			throw UsageError(fmt::format("dumpcore: dir not writable: {}", args.dumpcoreDir));
+		prepared.dumpcoreDir = args.dumpcoreDir;
+	}
 	return prepared;
 }
 

@@ -17,6 +17,7 @@ namespace quanta::hvt {
 struct GuestArgs {
 	DeviceArgs devices;
 	std::vector<std::string> args; // its command line, joined with spaces
+	std::string dumpcoreDir;       // quanta hvt --dumpcore=DIR: a core file on abort
 };
 
 struct PreparedHvt {
@@ -24,6 +25,7 @@ struct PreparedHvt {
 	std::vector<std::uint8_t> manifest; // as the guest sees it
 	std::string cmdline;
 	Attachments attachments;
+	std::string dumpcoreDir;
 };
 
 // Throws UsageError with one line.

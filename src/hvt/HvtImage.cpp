@@ -178,6 +178,15 @@ bool isSolo5Image(const ImageFile &image)
 	return false;
 }
 
+bool isSolo5File(const std::string &path)
+{
+	try {
+		return isSolo5Image(ImageFile::read(path));
+	} catch (const UsageError &) {
+		return false;
+	}
+}
+
 HvtImage readHvtImage(const ImageFile &image)
 {
 	Elf elf = requireElf(image);

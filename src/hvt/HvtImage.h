@@ -18,6 +18,9 @@ namespace quanta::hvt {
 // Solo5 tender, so its own checks apply (and a malformed one is reported as
 // such rather than booted as a plain ELF).
 bool isSolo5Image(const ImageFile &image);
+// The same for a file; false when it cannot be read (that is reported when
+// the image is loaded).
+bool isSolo5File(const std::string &path);
 
 struct Device {
 	std::string name;

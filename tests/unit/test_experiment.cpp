@@ -58,6 +58,18 @@ std::string describe(const Options &o)
 				    g.memoryBytes, static_cast<int>(g.pageSize), g.mode ? static_cast<int>(*g.mode) : -1,
 				    g.flatLoad, g.flatEntry ? static_cast<long long>(*g.flatEntry) : -1,
 				    g.csBase ? static_cast<long long>(*g.csBase) : -1);
+	for (const GuestConfig &g : o.guests) {
+		for (const std::string &arg : g.hvt.args)
+			text += fmt::format("hvt {} arg {}\n", g.name, arg);
+		for (const auto &[name, path] : g.hvt.devices.blockPaths)
+			text += fmt::format("hvt {} block {}={}\n", g.name, name, path);
+		for (const auto &[name, size] : g.hvt.devices.sectorSizes)
+			text += fmt::format("hvt {} sector {}={}\n", g.name, name, size);
+		for (const auto &[name, target] : g.hvt.devices.netTargets)
+			text += fmt::format("hvt {} net {}={}\n", g.name, name, target);
+		for (const auto &[name, mac] : g.hvt.devices.netMacs)
+			text += fmt::format("hvt {} mac {}={}\n", g.name, name, mac[5]);
+	}
 	for (const std::string &f : o.sharedFiles)
 		text += "file " + f + "\n";
 	for (const ChannelSpec &c : o.channels)
@@ -369,6 +381,11 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 		{ "--plot", { { "--plot", "p.svg" }, "plot = \"p.svg\"" } },
 		{ "--explain", { { "--explain" }, "explain = true" } },
 		{ "--no-status", { { "--no-status" }, "status = false" } },
+		{ "--cmdline", { { "--cmdline", "a=Hello Solo5" }, "cmdline = [\"a=Hello Solo5\"]" } },
+		{ "--block", { { "--block", "a:storage=disk.img" }, "block = [\"a:storage=disk.img\"]" } },
+		{ "--block-sector-size", { { "--block-sector-size", "a:storage=4096" }, "block_sector_size = [\"a:storage=4096\"]" } },
+		{ "--net", { { "--net", "b:service0=tap100" }, "net = [\"b:service0=tap100\"]" } },
+		{ "--net-mac", { { "--net-mac", "b:service0=02:00:00:00:00:07" }, "net_mac = [\"b:service0=02:00:00:00:00:07\"]" } },
 	};
 	const std::string defaults = describe(*commandLine({ "-g", image, imageB }).options);
 

@@ -7,13 +7,17 @@
 #include <elf.h>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <sys/procfs.h>
+#include <sys/user.h>
 #include <unistd.h>
 #include <vector>
 
 #include "base/Error.h"
 #include "devices/GuestContext.h"
 #include "hvt/HvtBoot.h"
+#include "hvt/HvtCore.h"
 #include "hvt/HvtDevices.h"
 #include "hvt/HvtImage.h"
 #include "memory/PageWalk.h"
@@ -647,6 +651,51 @@ TEST_CASE("net write and read go through the port; an empty queue is AGAIN")
 	CHECK(g.calls.attachments().nets.at(1).framesReceived == 1);
 	CHECK(g.calls.attachments().nets.at(1).framesSent == 1);
 	CHECK(g.call(Call::NetRead, NetIoBlock{ 1, kText, 1514, -1 }) == IoStatus::Error);
+}
+
+TEST_CASE("--dumpcore: an ELF core with the trap frame's registers and the guest's memory")
+{
+	TempDir dir;
+	GuestMemory memory(4 << 20);
+	const char pattern[] = "guest bytes";
+	memory.write(gpa(0x100000), { reinterpret_cast<const std::uint8_t *>(pattern), sizeof(pattern) });
+	kvm_regs regs{};
+	regs.rip = 0x100010;
+	regs.rax = 42;
+	kvm_sregs sregs{};
+	TrapFrame trap{ 0, 0, 0x100abc, 8, 2, 0x3ff000, 16 };
+	CHECK(coreFileName(123) == "core.solo5-hvt.123");
+	std::size_t pages = writeCore(dir.path.string(), "core.test", memory, regs, sregs, trap);
+	CHECK(pages >= 1);
+	CHECK(pages < (4 << 20) / 4096); // untouched pages are holes
+
+	std::ifstream in(dir.path / "core.test", std::ios::binary);
+	std::stringstream buffer;
+	buffer << in.rdbuf();
+	std::string core = buffer.str();
+	Elf64_Ehdr eh;
+	REQUIRE(core.size() > sizeof(eh));
+	std::memcpy(&eh, core.data(), sizeof(eh));
+	CHECK(std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0);
+	CHECK(eh.e_type == ET_CORE);
+	CHECK(eh.e_machine == EM_X86_64);
+	REQUIRE(eh.e_phnum == 2);
+	Elf64_Phdr note, load;
+	std::memcpy(&note, core.data() + eh.e_phoff, sizeof(note));
+	std::memcpy(&load, core.data() + eh.e_phoff + sizeof(note), sizeof(load));
+	CHECK(note.p_type == PT_NOTE);
+	CHECK(load.p_type == PT_LOAD);
+	CHECK(load.p_filesz == memory.size());
+	REQUIRE(core.size() == load.p_offset + memory.size());
+	CHECK(core.compare(load.p_offset + 0x100000, sizeof(pattern) - 1, pattern) == 0);
+	prstatus_t status;
+	std::memcpy(&status, core.data() + note.p_offset + sizeof(Elf64_Nhdr) + 8, sizeof(status));
+	user_regs_struct user;
+	std::memcpy(&user, &status.pr_reg, sizeof(user));
+	CHECK(user.rip == 0x100abc); // the trap frame's, not the halt call's
+	CHECK(user.rax == 42);
+	// Never overwrites a file.
+	CHECK_THROWS_AS(writeCore(dir.path.string(), "core.test", memory, regs, sregs, trap), HostError);
 }
 
 } // namespace quanta::hvt

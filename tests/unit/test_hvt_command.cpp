@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "app/HvtCommand.h"
+#include "app/Options.h"
 
 namespace quanta {
 
@@ -77,6 +78,36 @@ TEST_CASE("MAC addresses and device names")
 	CHECK_FALSE(parseDeviceAssignment("=x"));
 	CHECK_FALSE(parseDeviceAssignment(std::string(68, 'a') + "=x"));
 	CHECK(parseDeviceAssignment(std::string(67, 'a') + "=x"));
+}
+
+TEST_CASE("several hvt guests: devices and command lines per VM by name")
+{
+	CommandLine cli = parseCommandLine({ "quanta", "-m", "64M", "-g", "a.hvt", "b.hvt", "--block", "a:storage=/d.img",
+					     "--block-sector-size", "a:storage=4096", "--cmdline", "b=Hello_Solo5 x",
+					     "--net", "b:service0=tap100" });
+	REQUIRE(cli.options);
+	const auto &guests = cli.options->guests;
+	REQUIRE(guests.size() == 2);
+	CHECK(guests[0].hvt.devices.blockPaths.at("storage") == "/d.img");
+	CHECK(guests[0].hvt.devices.sectorSizes.at("storage") == 4096);
+	CHECK(guests[0].hvt.args.empty());
+	CHECK(guests[1].hvt.args == std::vector<std::string>{ "Hello_Solo5 x" });
+	CHECK(guests[1].hvt.devices.netTargets.at("service0") == "tap100");
+
+	auto error = [](std::vector<std::string> args) {
+		args.insert(args.begin(), { "quanta", "-g", "a.hvt", "b.hvt" });
+		CommandLine result = parseCommandLine(args);
+		CHECK_FALSE(result.options);
+		CHECK(result.exitCode == 2);
+		return result.message;
+	};
+	CHECK(error({ "--block", "c:storage=/d.img" }) == "quanta: --block: no VM named 'c'\n");
+	CHECK(error({ "--block", "a=/d.img" }) == "quanta: --block: 'a=/d.img' is not VM:NAME=VALUE\n");
+	CHECK(error({ "--block", "a:st-orage=/d.img" }).find("is not VM:NAME=VALUE (NAME: 1-67 letters and digits)") !=
+	      std::string::npos);
+	CHECK(error({ "--block-sector-size", "a:storage=1000" }) ==
+	      "quanta: --block-sector-size: Block size must be a multiple of 2 greater than or equal 512\n");
+	CHECK(error({ "--net-mac", "a:n=zz" }).find("is not a MAC address") != std::string::npos);
 }
 
 } // namespace quanta
