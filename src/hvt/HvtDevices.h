@@ -67,6 +67,9 @@ public:
 	// A descriptor that becomes readable with the next frame, or -1 when
 	// the port is woken from inside quanta.
 	virtual int pollFd() const { return -1; }
+	// Ports woken from inside quanta call this when a frame arrives (the
+	// run loop sets it to unpark the VM); a tap port needs none.
+	virtual void setWakeup(std::function<void()>) {}
 	virtual std::uint16_t mtu() const { return 1500; }
 };
 
