@@ -423,7 +423,8 @@ std::vector<OptionDef> makeTable()
 		  "its sector size: VM:NAME=BYTES, a power of two from 512 (default 512)",
 		  [](S &s, const V &v) { setHvt(s, "--block-sector-size", v); }, false, false, "VM:NAME=N" },
 		{ "--net", nullptr, "net", K::Repeated, nullptr,
-		  "a Solo5 hvt guest's network device: VM:NAME=IFACE (a host tap interface) (repeatable)",
+		  "a Solo5 hvt guest's network device: VM:NAME=IFACE (a host tap interface, or switch:SWITCH, a virtual switch "
+		  "inside quanta) (repeatable)",
 		  [](S &s, const V &v) { setHvt(s, "--net", v); }, false, false, "VM:NAME=IFACE" },
 		{ "--net-mac", nullptr, "net_mac", K::Repeated, nullptr,
 		  "its MAC address: VM:NAME=xx:xx:xx:xx:xx:xx (default: random, locally administered)",

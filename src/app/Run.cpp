@@ -18,6 +18,7 @@
 #include "host/Console.h"
 #include "host/FileLimit.h"
 #include "host/Input.h"
+#include "hvt/HvtSwitch.h"
 #include "kvm/Kvm.h"
 #include "loop/RunLoop.h"
 #include "loop/StdinReader.h"
@@ -26,7 +27,6 @@
 #include "trace/Outputs.h"
 #include "trace/StatusLine.h"
 #include "trace/Trace.h"
-#include "hvt/HvtSwitch.h"
 #include "vmm/Machine.h"
 
 namespace quanta {

@@ -60,7 +60,9 @@ void RunLoop::armPollWait(std::size_t vm, const hvt::PollWait &wait)
 {
 	PollWatch &watch = *pollWatches_[vm];
 	disarmPollWait(vm);
+	watch.deadline.reset();
 	if (wait.deadline != INT64_MAX) {
+		watch.deadline = wait.deadline;
 		double delay = static_cast<double>(std::max<Nanos>(0, wait.deadline - monotonicNow())) / 1e9;
 		ev_timer_set(&watch.timer, delay, 0.);
 		ev_timer_start(loop_, &watch.timer);
@@ -72,6 +74,15 @@ void RunLoop::armPollWait(std::size_t vm, const hvt::PollWait &wait)
 		ev_io_start(loop_, &watch.fds[i]);
 	}
 	watch.armed = true;
+}
+
+std::optional<Nanos> RunLoop::earliestPollDeadline() const
+{
+	std::optional<Nanos> earliest;
+	for (const auto &watch : pollWatches_)
+		if (watch->armed && watch->deadline && (!earliest || *watch->deadline < *earliest))
+			earliest = watch->deadline;
+	return earliest;
 }
 
 void RunLoop::disarmPollWait(std::size_t vm)
@@ -207,6 +218,8 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	// line of its output has waited long enough to be shown.
 	if (!deadline)
 		deadline = console_.staleDeadline();
+	if (auto wakeAt = earliestPollDeadline(); wakeAt && (!deadline || *wakeAt < *deadline))
+		deadline = std::max(*wakeAt, start);
 	if (deadline)
 		kick_.armAt(*deadline);
 	else

@@ -132,8 +132,13 @@ private:
 		std::size_t vm = 0;
 		ev_timer timer;
 		std::vector<ev_io> fds;
+		std::optional<Nanos> deadline; // while armed with a timer
 		bool armed = false;
 	};
+	// The earliest poll deadline of a parked VM: a slice ends by then, so a
+	// sleeping unikernel wakes on time however long the running one's
+	// slice would be.
+	std::optional<Nanos> earliestPollDeadline() const;
 	void armPollWait(std::size_t vm, const hvt::PollWait &wait);
 	void disarmPollWait(std::size_t vm);
 	static void onPollTimer(struct ev_loop *loop, ev_timer *watcher, int events);

@@ -49,6 +49,12 @@ public:
 	// held-back warnings counted).
 	void release();
 
+	// A Solo5 hvt guest: its device set replaces the native one on the bus
+	// (its hypercall ports are where quanta's native ones are).
+	void useHvt(std::unique_ptr<hvt::HvtHypercalls> hvt);
+	hvt::HvtHypercalls *hvt() { return hvt_.get(); }
+	const hvt::HvtHypercalls *hvt() const { return hvt_.get(); }
+
 private:
 	GuestContext &guest_;
 	ExitStats stats_;
