@@ -23,7 +23,7 @@ PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image, hv
 		std::uint64_t bytes = hvt::guestMemorySize(config.memoryBytes);
 		guest.layout = MemoryLayout{ bytes };
 		guest.memory = std::make_unique<GuestMemory>(bytes);
-		guest.hvt = hvt::prepareHvt(image, *guest.memory, config.hvt, hvt::tapOpener());
+		guest.hvt = hvt::prepareHvt(image, *guest.memory, config.hvt, hvt::netOpener(switches));
 		guest.image = { guest.hvt->loaded.entry, hvt::kGuestMinBase, guest.hvt->loaded.kernelEnd };
 		guest.boot.mode = CpuMode::Long;
 		guest.boot.entry = guest.hvt->loaded.entry;
