@@ -213,13 +213,12 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	if (!runDelayMark_)
 		runDelayMark_ = runDelay_.read();
 	std::optional<Nanos> deadline =
-		sliceDeadline(start, pick.budget, sched_.liveCount(), config_.loneSliceLimit, durationDeadline_);
+		sliceDeadline(start, pick.budget, sched_.liveCount(), config_.loneSliceLimit, durationDeadline_,
+			      earliestPollDeadline());
 	// A lone VM without a slice timer still ends its slice when a partial
 	// line of its output has waited long enough to be shown.
 	if (!deadline)
 		deadline = console_.staleDeadline();
-	if (auto wakeAt = earliestPollDeadline(); wakeAt && (!deadline || *wakeAt < *deadline))
-		deadline = std::max(*wakeAt, start);
 	if (deadline)
 		kick_.armAt(*deadline);
 	else

@@ -23,7 +23,8 @@ const char *vmStatusName(VmStatus status)
 }
 
 std::optional<Nanos> sliceDeadline(Nanos start, std::optional<Nanos> budget, std::size_t liveVms,
-				   std::optional<Nanos> loneSliceLimit, std::optional<Nanos> runDeadline)
+				   std::optional<Nanos> loneSliceLimit, std::optional<Nanos> runDeadline,
+				   std::optional<Nanos> wakeDeadline)
 {
 	std::optional<Nanos> deadline;
 	if (budget && liveVms > 1)
@@ -32,6 +33,10 @@ std::optional<Nanos> sliceDeadline(Nanos start, std::optional<Nanos> budget, std
 		deadline = start + *loneSliceLimit;
 	if (runDeadline)
 		deadline = deadline ? std::min(*deadline, *runDeadline) : *runDeadline;
+	if (wakeDeadline) {
+		Nanos wake = std::max(*wakeDeadline, start);
+		deadline = deadline ? std::min(*deadline, wake) : wake;
+	}
 	return deadline;
 }
 

@@ -31,8 +31,13 @@ const char *vmStatusName(VmStatus status);
 // budget: the scheduler's (nullopt under io); a lone VM has nobody to yield
 // to and gets no timer, unless loneSliceLimit asks for one (the status line
 // is redrawn between slices); the run's own end (--duration) cuts any slice.
+// wakeDeadline: the earliest time a parked VM must wake (an hvt poll
+// deadline); it cuts any slice too, so a sleeper beside a spinner wakes on
+// time however long the spinner's slice (or lack of one) would be. A wake
+// time already passed ends the slice at once.
 std::optional<Nanos> sliceDeadline(Nanos start, std::optional<Nanos> budget, std::size_t liveVms,
-				   std::optional<Nanos> loneSliceLimit, std::optional<Nanos> runDeadline);
+				   std::optional<Nanos> loneSliceLimit, std::optional<Nanos> runDeadline,
+				   std::optional<Nanos> wakeDeadline = std::nullopt);
 
 // What one exit outcome means for the slice.
 struct SliceVerdict {

@@ -32,6 +32,30 @@ TEST_CASE("deadline: the end of the run cuts any slice")
 	CHECK(sliceDeadline(100, std::nullopt, 1, std::nullopt, 900) == 900);
 }
 
+TEST_CASE("deadline: a parked VM's wake-up time cuts any slice")
+{
+	// A spinner beside a sleeper: the slice ends when the sleeper must wake,
+	// not at the end of the spinner's budget.
+	CHECK(sliceDeadline(100, 30, 2, std::nullopt, std::nullopt, 105) == 105);
+	// A later wake-up leaves the budget alone.
+	CHECK(sliceDeadline(100, 30, 2, std::nullopt, std::nullopt, 500) == 130);
+	// The spinner is the only live VM (the sleeper is parked): no budget
+	// timer, but the wake-up still ends its slice.
+	CHECK(sliceDeadline(100, 30, 1, std::nullopt, std::nullopt, 140) == 140);
+	// Under io there is no budget; the wake-up is the only timer.
+	CHECK(sliceDeadline(100, std::nullopt, 3, std::nullopt, std::nullopt, 250) == 250);
+	// The lone limit and the run's end still cut it when earlier.
+	CHECK(sliceDeadline(100, 30, 1, 20, std::nullopt, 140) == 120);
+	CHECK(sliceDeadline(100, 30, 2, std::nullopt, 110, 115) == 110);
+	CHECK(sliceDeadline(100, 30, 2, std::nullopt, 120, 115) == 115);
+}
+
+TEST_CASE("deadline: a wake-up time already passed ends the slice at once")
+{
+	CHECK(sliceDeadline(100, 30, 2, std::nullopt, std::nullopt, 90) == 100);
+	CHECK(sliceDeadline(100, std::nullopt, 1, std::nullopt, std::nullopt, 0) == 100);
+}
+
 TEST_CASE("a handled exit goes on, except an I/O exit under io")
 {
 	ExitOutcome io{ ExitAction::Continue };
