@@ -63,6 +63,10 @@ void RunLoop::armPollWait(std::size_t vm, const hvt::PollWait &wait)
 	watch.deadline.reset();
 	if (wait.deadline != INT64_MAX) {
 		watch.deadline = wait.deadline;
+		// libev counts a relative timer from its cached time, which is
+		// from before the slice that parked this VM: refreshed, the timer
+		// fires at the deadline and not a slice's length early.
+		ev_now_update(loop_);
 		double delay = static_cast<double>(std::max<Nanos>(0, wait.deadline - monotonicNow())) / 1e9;
 		ev_timer_set(&watch.timer, delay, 0.);
 		ev_timer_start(loop_, &watch.timer);
