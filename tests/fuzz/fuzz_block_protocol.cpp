@@ -18,7 +18,6 @@ public:
 	FuzzGuest()
 		: memory_(kMemory) {}
 	GuestMemory &memory() override { return memory_; }
-	const ExitStats &exitStats() const override { return stats_; }
 	Translation translatePointer(std::uint64_t) override { return {}; }
 	std::uint64_t pointerBase() override { return 0; }
 	void print(std::string_view) override {}
@@ -35,7 +34,6 @@ public:
 
 private:
 	GuestMemory memory_;
-	ExitStats stats_;
 	std::int64_t now_ = 0;
 };
 
