@@ -85,6 +85,10 @@ When there is a `mem` axis (MiB) the runner adds {mem_bytes} and
 guests: hex(mem MiB - reserved_size), with the top-level key reserved_size
 (QUANTA_RESERVED_SIZE in quanta/abi.h).
 
+--untimed leaves out the cases that check timings (CPU fractions, approx
+or relative_to JSON checks, serial cases) and names them: for builds whose
+host code runs slower, such as the sanitizer build (tests/vm/meson.build).
+
 Prints "PASS name" or "FAIL name: why" per case and a final line
 "N passed, N failed". Exit status 0 iff every case passed and at least one
 ran. It never skips: a missing quanta binary or /dev/kvm fails every case
@@ -778,6 +782,14 @@ def batches(cases: list[Case]) -> list[list[Case]]:
     return out
 
 
+def timed(case: Case) -> bool:
+    """Whether a case checks timings: CPU use, shares within a tolerance,
+    ratios of times, or it must run alone because it is timing-sensitive."""
+    return (case.max_cpu_fraction is not None or case.min_cpu_fraction is not None
+            or case.serial
+            or any(c.approx is not None or c.relative_to for c in case.expect_json))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="+", help="case tables (cases.toml ...)")
@@ -789,6 +801,9 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                     help="cases run in parallel (default: CPU count)")
     ap.add_argument("--list", action="store_true", help="print case names and exit")
+    ap.add_argument("--untimed", action="store_true",
+                    help="leave out the cases whose expectations are timings (see timed()), "
+                    "for builds that run slower, such as the sanitizer build; says which")
     opts = ap.parse_args()
 
     try:
@@ -804,6 +819,11 @@ def main() -> int:
             print(f"error: bad --filter: {e}", file=sys.stderr)
             return 2
         cases = [c for c in cases if rx.search(c.name)]
+    if opts.untimed:
+        left_out = [c.name for c in cases if timed(c)]
+        cases = [c for c in cases if not timed(c)]
+        if left_out:
+            print(f"left out {len(left_out)} timed cases (--untimed): {' '.join(left_out)}", flush=True)
 
     if opts.list:
         for c in cases:
