@@ -180,6 +180,10 @@ RunReport buildReport(const RunRecord &record, const sched::Scheduler &scheduler
 		row.slices = vm.sched.slices;
 		row.maxLagQuanta = vm.sched.maxAbsLagQuanta;
 		row.exits = machine.stats();
+		if (const hvt::HvtHypercalls *hvt = machine.hvt())
+			for (const auto &[index, net] : hvt->attachments().nets)
+				row.nets.push_back({ net.name, net.framesSent, net.framesReceived, net.framesDropped,
+						     net.bytesSent, net.bytesReceived });
 		row.workWrites = machine.work().writes();
 		row.workLast = machine.work().last();
 		row.workReported = machine.work().reported();
@@ -238,8 +242,13 @@ std::string formatReportTable(const RunReport &r)
 				   ms(vm.ranNs), vm.slices, ms(vm.waitingNs), ms(vm.parkedNs), vm.maxLagQuanta,
 				   vm.workReported ? vm.workReported : vm.workWrites, ms(vm.hostStealNs));
 	}
-	for (const VmReport &vm : r.vms)
+	for (const VmReport &vm : r.vms) {
 		out += fmt::format("  {}: {}\n", vm.name, exitSummary(vm.exits));
+		for (const VmReport::NetRow &net : vm.nets)
+			out += fmt::format("  {}: net {}: {} frames sent ({} bytes), {} received ({} bytes), {} dropped\n",
+					   vm.name, net.device, net.framesSent, net.bytesSent, net.framesReceived,
+					   net.bytesReceived, net.framesDropped);
+	}
 	for (const auto &c : r.channels)
 		out += fmt::format("  channel {} ({} -> {}): {} sent, {} received, {}/{} slots used at the end\n",
 				   c.name, c.from, c.to, c.sent, c.received, c.used, c.slots);
@@ -312,6 +321,14 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 		nlohmann::json ports = nlohmann::json::object();
 		for (const auto &[port, count] : vm.exits.byPort)
 			ports[fmt::format("{:#x}", port)] = { { "in", count.in }, { "out", count.out } };
+		nlohmann::json nets = nlohmann::json::array();
+		for (const VmReport::NetRow &net : vm.nets)
+			nets.push_back({ { "device", net.device },
+					 { "frames_sent", net.framesSent },
+					 { "frames_received", net.framesReceived },
+					 { "frames_dropped", net.framesDropped },
+					 { "bytes_sent", net.bytesSent },
+					 { "bytes_received", net.bytesReceived } });
 		vms.push_back({
 			{ "name", vm.name },
 			{ "status", vm.status },
@@ -344,6 +361,8 @@ std::string reportJson(const RunReport &r, const RunMetadata &meta)
 			    { "intr", vm.exits.interrupts },
 			    { "by_port", ports } } },
 		});
+		if (!nets.empty())
+			vms.back()["nets"] = nets;
 	}
 	nlohmann::json warnings = nlohmann::json::array();
 	for (const RunReport::Warning &w : r.warnings)

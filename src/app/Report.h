@@ -33,6 +33,13 @@ struct VmReport {
 	std::uint64_t workWrites;   // counter writes to ports 0x10/0x11
 	std::uint32_t workLast;     // last counter value written
 	std::uint64_t workReported; // units reported with the work hypercall
+	// A Solo5 hvt guest's network devices (none for other guests).
+	struct NetRow {
+		std::string device;
+		std::uint64_t framesSent, framesReceived, framesDropped;
+		std::uint64_t bytesSent, bytesReceived;
+	};
+	std::vector<NetRow> nets;
 };
 
 // Slices against their budget (app/ReportExits.h counts them).

@@ -159,6 +159,7 @@ Attachments attachDevices(const HvtImage &image, const DeviceArgs &args, const N
 	for (const auto &[name, target] : args.netTargets) {
 		std::size_t index = require(name, kDeviceNet, "--net:");
 		NetDevice device;
+		device.name = name;
 		if (!openNet)
 			throw UsageError(fmt::format("--net:{}: network devices are not available here", name));
 		device.port = openNet(name, target);

@@ -82,6 +82,7 @@ struct DeviceArgs {
 };
 
 struct NetDevice {
+	std::string name; // the manifest's
 	std::unique_ptr<NetPort> port;
 	std::array<std::uint8_t, 6> mac{};
 	std::uint64_t framesSent = 0, framesReceived = 0, framesDropped = 0;
