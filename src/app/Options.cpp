@@ -376,6 +376,10 @@ std::vector<OptionDef> makeTable()
 			  s.options.cpu = static_cast<int>(cpu);
 		  },
 		  false, false, "N" },
+		{ "--realtime", nullptr, "realtime", K::Flag, nullptr,
+		  "run quanta's thread under SCHED_FIFO so other tasks cannot preempt a slice (needs root or "
+		  "CAP_SYS_NICE; otherwise a warning and the normal scheduler), recorded in the report",
+		  [](S &s, const V &v) { s.options.realtime = v.flag(); } },
 		{ "--stats-json", nullptr, "stats_json", K::Value, nullptr, "write the run's report as JSON to this file",
 		  [](S &s, const V &v) { s.options.statsJsonPath = v.text("a file name"); }, false, false, "FILE" },
 		{ "--report", nullptr, "report", K::Flag, nullptr,

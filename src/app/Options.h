@@ -43,6 +43,7 @@ struct Options {
 	std::size_t stdinVm = 0;           // which VM reads standard input
 	std::optional<std::uint64_t> seed; // --seed: reproducible random hypercall
 	std::optional<int> cpu;            // --cpu: pin the run loop's thread to this CPU
+	bool realtime = false;             // --realtime: SCHED_FIFO where permitted
 	std::vector<ChannelSpec> channels;
 
 	// Reporting

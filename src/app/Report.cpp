@@ -256,6 +256,8 @@ std::string formatReportTable(const RunReport &r)
 		out += "run ended in a deadlock: every running VM waited on a channel\n";
 	out += fmt::format("guest {:.1f} ms, idle {:.1f} ms, hypervisor overhead {:.1f} ms ({:.2f}% of busy time)\n",
 			   ms(r.guestNs), ms(r.idleNs), ms(r.overheadNs), r.overheadPct);
+	if (!r.hostScheduling.empty())
+		out += fmt::format("quanta's thread: {}\n", r.hostScheduling);
 	if (r.hostStealMeasured)
 		out += fmt::format("host steal (waiting for a host CPU during slices, not charged, in the overhead): "
 				   "{:.1f} ms\n",

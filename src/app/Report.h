@@ -58,6 +58,7 @@ struct RunReport {
 	Nanos overheadNs;               // wall - guest - idle: the hypervisor's own time (and host steal)
 	Nanos hostStealNs = 0;          // sum of the VMs' host steal
 	bool hostStealMeasured = false; // run_delay was readable
+	std::string hostScheduling;     // how quanta's thread was scheduled (--realtime), if asked
 	double overheadPct;
 	std::optional<double> jain; // none: fairness left out (see fairnessNote)
 	std::string fairnessNote;   // what the fairness figures cover and why

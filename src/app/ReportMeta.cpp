@@ -348,6 +348,7 @@ nlohmann::json metadataJson(const RunMetadata &m)
 		{ "cpus_online", m.cpusOnline },
 		{ "cpu_affinity", m.cpuAffinity },
 		{ "cpu_pinned", m.cpuPinned ? nlohmann::json(*m.cpuPinned) : nlohmann::json(nullptr) },
+		{ "realtime", m.realtime ? nlohmann::json(*m.realtime) : nlohmann::json(nullptr) },
 		{ "cpu_at_start", m.cpuAtStart },
 		{ "cpu_at_end", m.cpuAtEnd },
 		{ "load_avg_before", m.loadBefore },

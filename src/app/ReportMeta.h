@@ -34,6 +34,9 @@ struct RunMetadata {
 	long cpusOnline = 0;
 	std::string cpuAffinity; // e.g. "0-1"
 	std::optional<int> cpuPinned;
+	// --realtime: "SCHED_FIFO N" when granted, "refused: ..." when not;
+	// nullopt when not asked for.
+	std::optional<std::string> realtime;
 	int cpuAtStart = -1;
 	int cpuAtEnd = -1;
 	std::array<double, 3> loadBefore{}; // 1, 5 and 15 minute load averages

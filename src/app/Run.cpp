@@ -18,6 +18,7 @@
 #include "host/Console.h"
 #include "host/FileLimit.h"
 #include "host/Input.h"
+#include "host/Realtime.h"
 #include "hvt/HvtSwitch.h"
 #include "kvm/Kvm.h"
 #include "loop/RunLoop.h"
@@ -77,6 +78,17 @@ int run(const Options &options, const nlohmann::json &sweep)
 		prepared.push_back(prepareGuest(config, &switches));
 	if (options.cpu)
 		pinToCpu(*options.cpu);
+	std::optional<std::string> realtime;
+	if (options.realtime) {
+		const RealtimeOutcome outcome = enterRealtime();
+		if (outcome.granted) {
+			realtime = fmt::format("SCHED_FIFO {}", outcome.priority);
+		} else {
+			realtime = "refused: " + outcome.refusal;
+			fmt::print(stderr, "quanta: warning: --realtime: {}; running under the normal scheduler\n",
+				   outcome.refusal);
+		}
+	}
 	const trace::TraceOutputs traceOutputs{ options.tracePath, options.traceCsvPath, options.plotPath };
 	for (auto [option, path] : { std::pair{ "--stats-json", &options.statsJsonPath },
 				     std::pair{ "--trace", &traceOutputs.json },
@@ -201,6 +213,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 		explain->runStarting();
 	RunMetadata meta = startMetadata(runSeed);
 	meta.cpuPinned = options.cpu;
+	meta.realtime = realtime;
 	meta.sweep = sweep;
 	RunRecord record = executive.run();
 	finishMetadata(meta);
@@ -211,6 +224,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 	RunReport report = buildReport(record, executive.scheduler(), machines, &channels);
 	addSliceOverrun(report, overrun.overrun());
 	addNoiseWarnings(report, meta);
+	if (realtime)
+		report.hostScheduling = "--realtime: " + *realtime;
 	if (exitTable) {
 		report.exitTable = exitTableJson(*exitTable);
 		if (options.reportExits)

@@ -78,10 +78,10 @@ std::string describe(const Options &o)
 		text += fmt::format("share {}\n", s);
 	text += fmt::format("quota={},{}\n", o.fileQuotaFiles, o.fileQuotaBytes);
 	text += fmt::format("filesDir={} maxSize={} unknown={} prefix={} policy={} quantum={} duration={} stdin={} "
-			    "seed={} cpu={} report={} exits={} stats={} trace={} csv={} level={} plot={} explain={} status={}\n",
+			    "seed={} cpu={} realtime={} report={} exits={} stats={} trace={} csv={} level={} plot={} explain={} status={}\n",
 			    o.filesDir, o.fileMaxSize, static_cast<int>(o.unknownPorts), o.prefixOutput,
 			    sched::policyName(o.policy), o.quantum, o.duration ? *o.duration : -1, o.stdinVm,
-			    o.seed ? static_cast<long long>(*o.seed) : -1, o.cpu ? *o.cpu : -1, static_cast<int>(o.report),
+			    o.seed ? static_cast<long long>(*o.seed) : -1, o.cpu ? *o.cpu : -1, o.realtime, static_cast<int>(o.report),
 			    o.reportExits, o.statsJsonPath,
 			    o.tracePath, o.traceCsvPath, trace::levelName(o.traceLevel), o.plotPath, o.explain, o.status);
 	return text;
@@ -371,6 +371,7 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 		{ "--stdin", { { "--stdin", "b" }, "stdin = \"b\"" } },
 		{ "--seed", { { "--seed", "7" }, "seed = 7" } },
 		{ "--cpu", { { "--cpu", "1" }, "cpu = 1" } },
+		{ "--realtime", { { "--realtime" }, "realtime = true" } },
 		{ "--stats-json", { { "--stats-json", "s.json" }, "stats_json = \"s.json\"" } },
 		{ "--report", { { "--report" }, "report = true" } },
 		{ "--no-report", { { "--no-report" }, "report = false" } },
