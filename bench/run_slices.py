@@ -10,15 +10,27 @@ guest's entry), overhead (% of busy time), the 70/30 share error and host
 steal. With --strace, one extra run per binary under `strace -f -c` gives
 system calls per slice.
 
+--stall: the same 70/30 pair pinned to one CPU (--cpu) while a SCHED_FIFO
+busy loop takes that CPU for --stall-seconds in the middle of the run (a
+host stall, as when another process preempts quanta): the share error with
+each binary, i.e. with and without host steal accounting (needs root for
+chrt).
+
+--setup N,...: N halting guests (hello16.bin, 1 MiB each) in one run: wall
+seconds per VM (process start to exit: setup, a short run, teardown) and
+the peak RSS per VM.
+
 A benchmark, not a test: it prints figures and fails only when a run writes
 no report. Run it where /dev/kvm works (directly, or through tools/kvm-run).
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -49,6 +61,39 @@ def figures(report):
     }
 
 
+def stall_run(quanta, guests, seconds, work, tag, cpu, stall_at, stall_len, extra):
+    """The 70/30 pair pinned to cpu; a SCHED_FIFO hog on cpu for stall_len s."""
+    out = Path(work) / f"{tag}.json"
+    out.unlink(missing_ok=True)
+    cmd = [quanta, "--mode", "real", "--quantum", "10ms", "--duration", f"{seconds}s", "--no-report",
+           "--cpu", str(cpu), "--share", "70,30", "-g", str(Path(guests) / "neo-spin16.bin"),
+           str(Path(guests) / "morpheus-spin16.bin"), "--stats-json", str(out)] + extra
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(stall_at)
+    hog = ("import time\nt = time.monotonic()\nwhile time.monotonic() - t < %f:\n    pass\n" % stall_len)
+    subprocess.run(["chrt", "-f", "50", "taskset", "-c", str(cpu), sys.executable, "-c", hog], check=True)
+    _, err = proc.communicate(timeout=seconds * 20 + 60)
+    if not out.exists():
+        sys.exit(f"run_slices: no report from {' '.join(cmd)} (status {proc.returncode}):\n{err[-1500:]}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def setup_run(quanta, guests, n):
+    """n halting VMs in one process: (seconds, peak RSS in KiB, status)."""
+    cmd = [quanta, "--mode", "real", "-m", "1", "--no-report", "-g"] + [str(Path(guests) / "hello16.bin")] * n
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.returncode != 0:
+        sys.exit(f"run_slices: {n} VMs failed (status {proc.returncode}): {err.strip().splitlines()[-1:]}")
+    return elapsed, usage.ru_maxrss, proc.returncode
+
+
 def strace_counts(path):
     counts = {}
     for line in Path(path).read_text().splitlines():
@@ -69,10 +114,44 @@ def main():
     ap.add_argument("--quanta-ms", default="10,1")
     ap.add_argument("--strace", action="store_true", help="also count system calls per slice")
     ap.add_argument("--extra", default="", help="more quanta options, space-separated")
+    ap.add_argument("--stall", action="store_true", help="the host-stall row instead (needs root)")
+    ap.add_argument("--stall-seconds", type=float, default=0.5)
+    ap.add_argument("--stall-at", type=float, default=0.75, help="when the stall begins, as a fraction of the run")
+    ap.add_argument("--cpu", type=int, default=1, help="the CPU for --stall")
+    ap.add_argument("--setup", default="", help="the N-VM setup row for these N (e.g. 1,64,1024)")
     opts = ap.parse_args()
     bins = [b.split("=", 1) if "=" in b else (b, b) for b in opts.binaries]
     extra = opts.extra.split()
     result = {}
+    if opts.setup:
+        print("N halting VMs (hello16.bin, -m 1) in one process, median of --reps:")
+        print(f"  {'binary':<12} {'N':>6} {'seconds':>8} {'ms per VM':>10} {'RSS MiB':>8} {'KiB RSS per VM':>15}")
+        for n in [int(x) for x in opts.setup.split(",")]:
+            for label, path in bins:
+                runs = [setup_run(path, opts.guests, n) for _ in range(opts.reps)]
+                secs = statistics.median(r[0] for r in runs)
+                rss = statistics.median(r[1] for r in runs)
+                result.setdefault(label, {})[f"setup{n}"] = {"seconds": secs, "maxrss_kib": rss}
+                print(f"  {label:<12} {n:>6} {secs:>8.2f} {1000 * secs / n:>10.2f} {rss / 1024:>8.1f} "
+                      f"{rss / n:>15.0f}")
+        Path(opts.work, "setup.json").write_text(json.dumps(result, indent=2) + "\n")
+        return
+    if opts.stall:
+        secs = opts.seconds
+        print(f"70/30 10 ms {' '.join(extra) or 'stride'}, {secs} s pinned to CPU {opts.cpu}, a {opts.stall_seconds} s SCHED_FIFO "
+              f"stall of that CPU at {secs * opts.stall_at:g} s (medians of {opts.reps}):")
+        print(f"  {'binary':<12} {'max err pp':>10} {'steal ms':>8} {'max lag q':>9}")
+        for label, path in bins:
+            runs = []
+            for rep in range(opts.reps):
+                rep_report = stall_run(path, opts.guests, secs, opts.work, f"stall-{label}-{rep}", opts.cpu,
+                                       secs * opts.stall_at, opts.stall_seconds, extra)
+                runs.append(dict(figures(rep_report), max_lag=rep_report["max_lag_quanta"]))
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            result.setdefault(label, {})["stall"] = {"median": med, "runs": runs}
+            print(f"  {label:<12} {med['max_err_pp']:>10.3f} {med['steal_ms']:>8.1f} {med['max_lag']:>9.2f}")
+        Path(opts.work, "stall.json").write_text(json.dumps(result, indent=2) + "\n")
+        return
     for q in [float(x) for x in opts.quanta_ms.split(",")]:
         qs = f"{q:g}"
         per = {label: [] for label, _ in bins}
