@@ -132,6 +132,10 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// Non-blocking: a slow or stuck reader parks the VMs that print, never
 	// the loop (RunLoop watches stdout for writability).
 	Console console(STDOUT_FILENO, options.prefixOutput, OutputQueue::Mode::NonBlocking);
+	// quanta's own lines, likewise, where stderr can fill up (a pipe or a
+	// file, not a terminal); --explain narrates through stdio instead.
+	if (!options.explain && !::isatty(STDERR_FILENO))
+		console.useDiagnosticsQueue(STDERR_FILENO);
 	RunLoop *runLoop = nullptr;
 	StdinReader stdinReader(loop.get(), STDIN_FILENO, [&runLoop] {
 		if (runLoop)
@@ -236,9 +240,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 			  (machines.size() > 1 || record.stopSignal || record.durationReached ||
 			   record.stdoutClosed));
 	if (showTable)
-		std::fputs(formatReportTable(report).c_str(), stderr);
+		console.diagnostic(formatReportTable(report));
 	else if (options.reportExits)
-		std::fputs(report.exitTableText.c_str(), stderr);
+		console.diagnostic(report.exitTableText);
 	if (!options.statsJsonPath.empty())
 		writeJson(options.statsJsonPath, reportJson(report, meta));
 	if (tracer) {
@@ -253,6 +257,10 @@ int run(const Options &options, const nlohmann::json &sweep)
 			data.vms.push_back({ vm.name, vm.weight, vm.targetShare });
 		trace::writeTraceFiles(data, traceOutputs);
 	}
+
+	// The report reaches a slow stderr before quanta exits; after a signal
+	// quanta does not wait for it (the JSON is already written).
+	console.finishDiagnostics(!record.stopSignal);
 
 	if (record.stopSignal)
 		return 128 + record.stopSignal;

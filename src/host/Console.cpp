@@ -1,13 +1,23 @@
 #include "host/Console.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <poll.h>
 
 namespace quanta {
 
 Console::Console(int fd, bool prefix, OutputQueue::Mode mode, std::function<Nanos()> clock)
 	: prefix_(prefix), queue_(fd, mode), clock_(std::move(clock))
 {
+}
+
+Console::~Console()
+{
+	if (diagnostics_)
+		diagnostics_->writeSome();
 }
 
 std::size_t Console::addVm(std::string name)
@@ -129,6 +139,50 @@ void Console::onWritable()
 	if (queue_.queued() > 0)
 		beforeOutput();
 	queue_.writeSome();
+}
+
+void Console::useDiagnosticsQueue(int fd)
+{
+	diagnostics_.emplace(fd, OutputQueue::Mode::NonBlocking);
+}
+
+void Console::diagnostic(std::string_view line)
+{
+	beforeOutput();
+	if (diagnostics_)
+		diagnostics_->append(line);
+	else
+		std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void Console::onDiagnosticsWritable()
+{
+	if (diagnostics_ && diagnostics_->queued() > 0) {
+		beforeOutput();
+		diagnostics_->writeSome();
+	}
+}
+
+std::uint64_t Console::finishDiagnostics(bool wait)
+{
+	if (!diagnostics_)
+		return 0;
+	diagnostics_->writeSome();
+	// SIGINT and SIGTERM, blocked for the run loop, are let through while
+	// waiting: they end the wait (and, with their default action, quanta)
+	// instead of being held back. Other signals (the slice timer's) stay
+	// blocked.
+	sigset_t mask;
+	::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGTERM);
+	while (wait && diagnosticsWaiting()) {
+		pollfd writable{ diagnostics_->fd(), POLLOUT, 0 };
+		if (::ppoll(&writable, 1, nullptr, &mask) < 0)
+			break;
+		diagnostics_->writeSome();
+	}
+	return diagnostics_->dropped() + diagnostics_->queued();
 }
 
 std::size_t Console::heldBytes() const

@@ -48,6 +48,11 @@ public:
 	// NonBlocking needs someone to call onWritable() when fd is writable.
 	Console(int fd, bool prefix, OutputQueue::Mode mode = OutputQueue::Mode::Blocking,
 		std::function<Nanos()> clock = monotonicNow);
+	// Writes what stderr takes now of quanta's queued lines (an error
+	// ended the run early).
+	~Console();
+	Console(const Console &) = delete;
+	Console &operator=(const Console &) = delete;
 
 	// Registers a VM and returns its id; names are padded to align.
 	std::size_t addVm(std::string name);
@@ -81,6 +86,25 @@ public:
 	// Bytes of memory held for output: line buffers and the queue.
 	std::size_t heldBytes() const;
 
+	// quanta's own lines during a run (a VM's stop line, a diagnosis) on
+	// stderr. After useDiagnosticsQueue() they go through a second bounded,
+	// non-blocking queue, so a stderr pipe nobody reads never blocks the
+	// loop either: watch diagnosticsFd() while diagnosticsWaiting() and
+	// call onDiagnosticsWritable(); past the queue's hard limit lines are
+	// dropped and counted. Without it they are written at once.
+	void useDiagnosticsQueue(int fd);
+	void diagnostic(std::string_view line);
+	int diagnosticsFd() const { return diagnostics_ ? diagnostics_->fd() : -1; }
+	bool diagnosticsWaiting() const
+	{
+		return diagnostics_ && !diagnostics_->closed() && diagnostics_->queued() > 0;
+	}
+	void onDiagnosticsWritable();
+	// After the run: writes what is queued, waiting for the reader when
+	// wait is true (a signal ends the wait), else only what fits now.
+	// Returns the bytes that never reached stderr.
+	std::uint64_t finishDiagnostics(bool wait);
+
 	// Something else shares the terminal (the live status line): the hook
 	// runs before any output, guest or quanta's own, so it can step aside.
 	void setBeforeOutput(std::function<void()> hook) { beforeOutput_ = std::move(hook); }
@@ -110,6 +134,7 @@ private:
 
 	bool prefix_;
 	OutputQueue queue_;
+	std::optional<OutputQueue> diagnostics_;
 	std::function<Nanos()> clock_;
 	std::size_t nameWidth_ = 0;
 	std::vector<Stream> streams_;

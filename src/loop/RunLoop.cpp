@@ -29,6 +29,8 @@ RunLoop::RunLoop(struct ev_loop *loop, std::vector<std::unique_ptr<Machine>> &ma
 	durationTimer_.data = this;
 	ev_io_init(&stdoutWatcher_, onStdoutWritable, console_.outputFd(), EV_WRITE);
 	stdoutWatcher_.data = this;
+	ev_io_init(&stderrWatcher_, onStderrWritable, console_.diagnosticsFd(), EV_WRITE);
+	stderrWatcher_.data = this;
 	record_.vms.resize(machines_.size());
 	record_.hostStealMeasured = runDelay_.available();
 	for (std::size_t vm = 0; vm < machines_.size(); ++vm) {
@@ -52,6 +54,7 @@ RunLoop::~RunLoop()
 	ev_signal_stop(loop_, &sigterm_);
 	ev_timer_stop(loop_, &durationTimer_);
 	ev_io_stop(loop_, &stdoutWatcher_);
+	ev_io_stop(loop_, &stderrWatcher_);
 	for (std::size_t vm = 0; vm < pollWatches_.size(); ++vm)
 		disarmPollWait(vm);
 }
@@ -189,8 +192,7 @@ void RunLoop::step()
 		if (sched_.liveCount() == 0) {
 			ev_break(loop_, EVBREAK_ALL);
 		} else if (deadlocked()) {
-			console_.beforeOutput();
-			fmt::print(stderr, "quanta: deadlock: every running VM waits on a channel that no one can serve\n");
+			console_.diagnostic("quanta: deadlock: every running VM waits on a channel that no one can serve\n");
 			for (std::size_t vm = 0; vm < machines_.size(); ++vm)
 				if (sched_.state(vm) == sched::VmState::Parked)
 					report(VmIndex{ vm }, "waiting: " + config_.channels->describeWait(vm));
@@ -439,6 +441,16 @@ void RunLoop::watchStdout()
 {
 	if (console_.outputWaiting())
 		ev_io_start(loop_, &stdoutWatcher_);
+	if (console_.diagnosticsWaiting())
+		ev_io_start(loop_, &stderrWatcher_);
+}
+
+void RunLoop::onStderrWritable(struct ev_loop *loop, ev_io *watcher, int)
+{
+	RunLoop &self = *static_cast<RunLoop *>(watcher->data);
+	self.console_.onDiagnosticsWritable();
+	if (!self.console_.diagnosticsWaiting())
+		ev_io_stop(loop, watcher);
 }
 
 // The reader of stdout went away (or writing failed): guest output can no
@@ -448,15 +460,12 @@ void RunLoop::stdoutClosed()
 	record_.stdoutClosed = true;
 	record_.stdoutError = console_.closeError();
 	stopping_ = true;
-	console_.beforeOutput();
-	// fputs: stderr may be broken too, and that must not throw.
+	// stderr may be broken too: a failed write there is counted, not thrown.
 	if (record_.stdoutError == EPIPE)
-		std::fputs("quanta: stdout closed by its reader: stopping the run (exit status 141)\n", stderr);
+		console_.diagnostic("quanta: stdout closed by its reader: stopping the run (exit status 141)\n");
 	else
-		std::fputs(fmt::format("quanta: cannot write stdout: {}: stopping the run\n",
-				       std::strerror(record_.stdoutError))
-				   .c_str(),
-			   stderr);
+		console_.diagnostic(fmt::format("quanta: cannot write stdout: {}: stopping the run\n",
+						std::strerror(record_.stdoutError)));
 }
 
 // Every VM has ended: what is still queued for a slow reader is written
@@ -478,13 +487,9 @@ void RunLoop::drainStdout()
 		record_.stdoutError = console_.closeError();
 	}
 	record_.stdoutDroppedBytes = console_.droppedBytes() + console_.queuedBytes();
-	if (console_.queuedBytes() > 0) {
-		console_.beforeOutput();
-		std::fputs(fmt::format("quanta: {} bytes of guest output not written: stdout did not take them\n",
-				       console_.queuedBytes())
-				   .c_str(),
-			   stderr);
-	}
+	if (console_.queuedBytes() > 0)
+		console_.diagnostic(fmt::format("quanta: {} bytes of guest output not written: stdout did not take them\n",
+						console_.queuedBytes()));
 }
 
 void RunLoop::stopAll(Nanos now)
@@ -501,8 +506,8 @@ void RunLoop::stopAll(Nanos now)
 void RunLoop::report(VmIndex vm, const std::string &text)
 {
 	console_.flush(vm.value); // its last partial line comes before what quanta says about it
-	console_.beforeOutput();  // the live status line steps aside
-	fmt::print(stderr, "quanta: {}: {}\n", machine(vm).name(), text);
+	console_.diagnostic(fmt::format("quanta: {}: {}\n", machine(vm).name(), text));
+	watchStdout();
 }
 
 } // namespace quanta

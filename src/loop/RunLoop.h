@@ -90,6 +90,8 @@ private:
 	static void onSignal(struct ev_loop *loop, ev_signal *watcher, int events);
 	static void onDuration(struct ev_loop *loop, ev_timer *watcher, int events);
 	static void onStdoutWritable(struct ev_loop *loop, ev_io *watcher, int events);
+	// quanta's own lines queued for a stderr nobody reads (Console::diagnostic).
+	static void onStderrWritable(struct ev_loop *loop, ev_io *watcher, int events);
 
 	// What one slice has done so far.
 	struct SliceTally {
@@ -163,6 +165,7 @@ private:
 	ev_signal sigterm_;
 	ev_timer durationTimer_;
 	ev_io stdoutWatcher_;
+	ev_io stderrWatcher_;
 
 	RunRecord record_;
 	std::vector<VmSlot> slots_;

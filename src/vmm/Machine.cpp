@@ -86,8 +86,7 @@ void Machine::print(std::string_view text)
 
 void Machine::warn(std::string_view text)
 {
-	console_.beforeOutput();
-	fmt::print(stderr, "quanta: {}: {}\n", name_, text);
+	console_.diagnostic(fmt::format("quanta: {}: {}\n", name_, text));
 }
 
 std::int64_t Machine::uptimeNs() const

@@ -342,3 +342,38 @@ TEST_CASE("a regular file is written through at once")
 	CHECK(::lseek(fd, 0, SEEK_CUR) == 300'000);
 	::close(fd);
 }
+
+TEST_CASE("quanta's own lines on a full stderr nobody reads: queued, never blocking, written once it drains")
+{
+	Pipe pipe;
+	// Fill the pipe as a stuck reader leaves it.
+	int flags = ::fcntl(pipe.fds[1], F_GETFL);
+	::fcntl(pipe.fds[1], F_SETFL, flags | O_NONBLOCK);
+	std::string chunk(4096, 'x');
+	std::size_t filled = 0;
+	for (ssize_t n; (n = ::write(pipe.fds[1], chunk.data(), chunk.size())) > 0;)
+		filled += static_cast<std::size_t>(n);
+	for (ssize_t n; (n = ::write(pipe.fds[1], "x", 1)) > 0;)
+		filled += static_cast<std::size_t>(n);
+	::fcntl(pipe.fds[1], F_SETFL, flags);
+	REQUIRE(filled > 0);
+
+	Pipe out;
+	Console console(out.fds[1], false);
+	console.useDiagnosticsQueue(pipe.fds[1]);
+	CHECK_FALSE(nonBlocking(pipe.fds[1])); // the shared description stays blocking
+	// Would block forever if written straight through.
+	console.diagnostic("quanta: a: stopped: one\n");
+	console.diagnostic("quanta: b: stopped: two\n");
+	CHECK(console.diagnosticsWaiting());
+	CHECK(console.diagnosticsFd() >= 0);
+	CHECK(console.finishDiagnostics(false) == 48); // after a signal: not waited for
+
+	// The reader catches up: what was queued follows in order.
+	std::string seen = pipe.readNow();
+	CHECK(seen.size() == filled);
+	console.onDiagnosticsWritable();
+	CHECK_FALSE(console.diagnosticsWaiting());
+	CHECK(pipe.readNow() == "quanta: a: stopped: one\nquanta: b: stopped: two\n");
+	CHECK(console.finishDiagnostics(true) == 0);
+}

@@ -47,6 +47,10 @@ Further optional keys (for scheduler, signal and report tests):
   stdout_close_after_lines = 1     # like `| head -n1`: keep the first N
                                    # lines of stdout, then close the pipe
   stdout_unread = true             # nobody reads stdout: the pipe fills up
+  stderr_full = true               # quanta's stderr is a pipe already full when
+                                   # it starts, that nobody reads (a stuck log
+                                   # reader): a blocking write to it never
+                                   # returns; expect_stderr cannot be used
   [[case.expect_json]]             # checks on a JSON file the run wrote
   file = "stats.json"              # relative to @WORK@
   path = "vms.0.achieved_share_frac"    # dot-separated keys; list items by index
@@ -122,7 +126,7 @@ CASE_KEYS = {"name", "args", "stdin", "expect_stdout", "expect_stderr",
              "expect_exit", "timeout", "expect_timeout",
              "expect_stdout_regex", "hold_stdin", "send_signal",
              "max_cpu_fraction", "min_cpu_fraction", "expect_json", "serial",
-             "stdout_close_after_lines", "stdout_unread"}
+             "stdout_close_after_lines", "stdout_unread", "stderr_full"}
 TEMPLATE_KEYS = ("name", "stdin", "expect_stdout", "expect_stdout_regex",
                  "expect_stderr")
 JSON_CHECK_KEYS = {"file", "path", "relative_to", "approx", "tolerance", "min", "max",
@@ -168,6 +172,7 @@ class Case:
     serial: bool = False
     stdout_close_after_lines: int | None = None
     stdout_unread: bool = False
+    stderr_full: bool = False
 
 
 def number(value, what: str) -> float:
@@ -275,7 +280,10 @@ def make_case(d: dict, where: str) -> Case:
         hold_stdin=bool(d.get("hold_stdin", False)),
         serial=bool(d.get("serial", False)),
         stdout_unread=bool(d.get("stdout_unread", False)),
+        stderr_full=bool(d.get("stderr_full", False)),
     )
+    if case.stderr_full and case.expect_stderr is not None:
+        raise CaseError(f"{name}: stderr_full leaves nothing to match expect_stderr against")
     if "stdout_close_after_lines" in d:
         lines = d["stdout_close_after_lines"]
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
@@ -498,12 +506,27 @@ def run_process(argv: list[str], case: Case) -> RunResult:
     res = RunResult()
     data = (case.stdin or "").encode()
     start = time.monotonic()
+    stderr_target, full_pipe = subprocess.PIPE, None
+    if case.stderr_full:
+        full_pipe = os.pipe()
+        os.set_blocking(full_pipe[1], False)
+        for size in (65536, 1):
+            try:
+                while True:
+                    os.write(full_pipe[1], b"x" * size)
+            except BlockingIOError:
+                pass
+        os.set_blocking(full_pipe[1], True)
+        stderr_target = full_pipe[1]
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=stderr_target)
     except OSError as e:
         res.error = f"cannot start {argv[0]}: {e}"
         return res
+    finally:
+        if full_pipe:
+            os.close(full_pipe[1])  # the read end stays open, unread, until the end
 
     lock = threading.Lock()
     done = threading.Event()
@@ -515,6 +538,10 @@ def run_process(argv: list[str], case: Case) -> RunResult:
         stdout_seen.set()
 
     def reader(stream, key):
+        if stream is None:  # stderr_full
+            done.wait()
+            os.close(full_pipe[0])
+            return
         if key == "out" and case.stdout_unread:
             done.wait()
             stream.close()
