@@ -302,7 +302,7 @@ void RunLoop::observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, N
 // slice: the run_delay the kernel added since the last slice ended (one
 // read per slice, so a wait between two slices counts in the next one),
 // capped at the time inside KVM_RUN.
-void RunLoop::chargeSlice(VmIndex vm, const SliceTally &tally)
+void RunLoop::chargeSlice(VmIndex vm, SliceTally &tally)
 {
 	Nanos steal = 0;
 	if (std::optional<Nanos> delay = runDelay_.read()) {
@@ -311,7 +311,8 @@ void RunLoop::chargeSlice(VmIndex vm, const SliceTally &tally)
 		runDelayMark_ = delay;
 	}
 	record_.vms[vm.value].hostStealNs += steal;
-	sched_.charge(vm.value, tally.ran - steal);
+	tally.ran -= steal; // what the trace shows too, so it agrees with the report
+	sched_.charge(vm.value, tally.ran);
 }
 
 void RunLoop::endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally)

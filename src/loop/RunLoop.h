@@ -97,7 +97,7 @@ private:
 	struct SliceTally {
 		Nanos start;
 		Nanos exitTime;         // the last KVM_RUN returned
-		Nanos ran = 0;          // time inside KVM_RUN (charged less host steal)
+		Nanos ran = 0;          // time inside KVM_RUN; at the end, less host steal (charged)
 		std::uint32_t runs = 0; // KVM_RUN calls
 	};
 
@@ -111,7 +111,7 @@ private:
 	void runSlice(const sched::Pick &pick);
 	ExitOutcome enterOnce(VmIndex vm, SliceTally &tally);
 	void observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, Nanos exit, bool retried);
-	void chargeSlice(VmIndex vm, const SliceTally &tally);
+	void chargeSlice(VmIndex vm, SliceTally &tally);
 	void endSlice(VmIndex vm, sched::SliceEnd why, const SliceTally &tally);
 	void stopAll(Nanos now);
 	void vmEnded(VmIndex vm, const SliceVerdict &verdict);
