@@ -24,6 +24,22 @@ _start:
 	xor	%al, %al
 	rep stosb
 	calll	main
+	/* main's return value is the VM's exit status: 0 halts, anything else
+	 * goes through the native exit call (see start64.S). In real mode the
+	 * block's guest-physical address is SS * 16 + SP. */
+	test	%eax, %eax
+	jz	1f
+	sub	$8, %sp
+	mov	%sp, %bx
+	movl	%eax, (%bx)			/* status (SS = DS) */
+	movl	$0, 4(%bx)			/* ret */
+	xor	%eax, %eax
+	mov	%ss, %ax
+	shl	$4, %eax
+	movzwl	%sp, %ecx
+	add	%ecx, %eax
+	mov	$0x501, %dx
+	outl	%eax, %dx
 1:	hlt					/* HLT ends the VM */
 	jmp	1b
 	.size _start, . - _start

@@ -17,6 +17,17 @@ _start:
 	rep stosb
 	and	$-16, %esp			/* i386 SysV: 16-byte aligned call */
 	call	main
+	/* main's return value is the VM's exit status: 0 halts, anything else
+	 * goes through the native exit call (see start64.S; flat segments and
+	 * identity paging make %esp the block's guest-physical address). */
+	test	%eax, %eax
+	jz	1f
+	sub	$16, %esp
+	mov	%eax, (%esp)			/* status */
+	movl	$0, 4(%esp)			/* ret */
+	mov	%esp, %eax
+	mov	$0x501, %dx
+	out	%eax, %dx
 1:	hlt					/* HLT ends the VM */
 	jmp	1b
 	.size _start, . - _start

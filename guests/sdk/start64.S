@@ -18,6 +18,19 @@ _start:
 	rep stosb
 	and	$-16, %rsp			/* SysV alignment at the call */
 	call	main
+	/* main's return value is the VM's exit status: 0 halts (HLT ends the
+	 * VM, reported as halted), anything else goes through the native exit
+	 * call (abi.h: QUANTA_HC_EXIT on port QUANTA_PORT_HC_BASE + 1 = 0x501,
+	 * block struct quanta_hc_exit { status, ret }, guest-physical address,
+	 * identity mapped in long mode). */
+	test	%eax, %eax
+	jz	1f
+	sub	$16, %rsp
+	mov	%eax, (%rsp)			/* status */
+	movl	$0, 4(%rsp)			/* ret */
+	mov	%esp, %eax			/* below 4 GiB: memory is at most 8 MiB */
+	mov	$0x501, %dx
+	out	%eax, %dx
 1:	hlt					/* HLT ends the VM */
 	jmp	1b
 	.size _start, . - _start

@@ -38,10 +38,18 @@ void placeSegment(const ImageFile &image, GuestMemory &memory, std::uint64_t pad
 		throw UsageError(fmt::format("{}: ELF segment file size exceeds memory size", image.path));
 	if (fileOffset > image.bytes.size() || fileSize > image.bytes.size() - fileOffset)
 		throw UsageError(fmt::format("{}: ELF segment lies past end of file", image.path));
-	if (paddr > limit || memSize > limit - paddr)
-		throw UsageError(fmt::format(
-			"{}: does not fit: segment [{:#x}, {:#x}) goes past {:#x} (memory minus stack and reserved area; try a larger -m)",
-			image.path, paddr, paddr + memSize, limit));
+	if (paddr > limit || memSize > limit - paddr) {
+		// 0x400000 is where ld puts a Linux program (gcc -static): more
+		// memory would not help, the SDK's linker script would.
+		constexpr std::uint64_t kLinuxLinkBase = 0x400000;
+		std::string hint = paddr >= kLinuxLinkBase
+					   ? fmt::format("linked at {:#x} like a Linux program: link guests with the SDK's "
+							 "linker script (quanta-guest-cc, or pkg-config quanta-guest)",
+							 paddr)
+					   : "memory minus stack and reserved area; try a larger -m";
+		throw UsageError(fmt::format("{}: does not fit: segment [{:#x}, {:#x}) goes past {:#x} ({})", image.path,
+					     paddr, paddr + memSize, limit, hint));
+	}
 	memory.write(gpa(paddr), { image.bytes.data() + fileOffset, fileSize });
 	memory.fill(gpa(paddr + fileSize), memSize - fileSize, 0);
 }
