@@ -54,15 +54,6 @@ private:
 	struct ev_loop *loop_;
 };
 
-void writeJson(const std::string &path, const std::string &json)
-{
-	std::ofstream out(path);
-	out << json;
-	out.flush();
-	if (!out)
-		fmt::print(stderr, "quanta: cannot write {}: {}\n", path, std::strerror(errno));
-}
-
 } // namespace
 
 int run(const Options &options, const nlohmann::json &sweep)
@@ -89,17 +80,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 				   outcome.refusal);
 		}
 	}
-	const trace::TraceOutputs traceOutputs{ options.tracePath, options.traceCsvPath, options.plotPath };
-	for (auto [option, path] : { std::pair{ "--stats-json", &options.statsJsonPath },
-				     std::pair{ "--trace", &traceOutputs.json },
-				     std::pair{ "--trace-csv", &traceOutputs.csv }, std::pair{ "--plot", &traceOutputs.svg } }) {
-		if (path->empty())
-			continue;
-		// Fail now, not after a long run, if the file cannot be written.
-		std::ofstream probe(*path, std::ios::app);
-		if (!probe)
-			throw UsageError(fmt::format("{}: cannot write {}: {}", option, *path, std::strerror(errno)));
-	}
+	trace::RunOutputs outputs{ options.statsJsonPath, options.tracePath, options.traceCsvPath, options.plotPath };
+	// Fail now, not after a long run, if a result could not be written.
+	trace::checkOutputs(outputs);
 
 	struct stat dirStat;
 	if (::stat(options.filesDir.c_str(), &dirStat) != 0 || !S_ISDIR(dirStat.st_mode))
@@ -172,7 +155,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 	config.duration = options.duration;
 	config.channels = &channels;
 	std::optional<trace::Tracer> tracer;
-	if (traceOutputs.any())
+	if (outputs.anyTrace())
 		tracer.emplace(options.traceLevel, trace::expectedSlices(options.duration, options.quantum, machines.size()));
 	trace::Observers observers;
 	if (tracer)
@@ -244,7 +227,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 	else if (options.reportExits)
 		console.diagnostic(report.exitTableText);
 	if (!options.statsJsonPath.empty())
-		writeJson(options.statsJsonPath, reportJson(report, meta));
+		trace::writeOutput(options.statsJsonPath, reportJson(report, meta));
 	if (tracer) {
 		trace::TraceData &data = tracer->data();
 		data.policy = report.policy;
@@ -255,7 +238,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 		data.metaJson = metadataJson(meta).dump();
 		for (const VmReport &vm : report.vms)
 			data.vms.push_back({ vm.name, vm.weight, vm.targetShare });
-		trace::writeTraceFiles(data, traceOutputs);
+		trace::writeTraceFiles(data, outputs);
 	}
 
 	// The report reaches a slow stderr before quanta exits; after a signal

@@ -1,37 +1,150 @@
 #include "trace/Outputs.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <unistd.h>
 
+#include "base/Error.h"
 #include "trace/ChromeTrace.h"
-#include "trace/Plot.h"
+#include "trace/Png.h"
 
 namespace quanta::trace {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string extensionOf(const std::string &path)
+{
+	std::string ext = fs::path(path).extension().string();
+	for (char &c : ext)
+		c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+	return ext;
+}
+
+// Two names for one file: the same absolute path after resolving what
+// exists of it (symlinks, "..", "./").
+std::string identityOf(const std::string &path)
+{
+	std::error_code error;
+	fs::path resolved = fs::weakly_canonical(fs::absolute(path, error), error);
+	return error ? fs::absolute(path).lexically_normal().string() : resolved.string();
+}
+
+void checkWritable(std::string_view option, const std::string &path)
+{
+	std::error_code error;
+	if (fs::is_directory(path, error))
+		throw UsageError(fmt::format("{} {}: is a directory, not a file", option, path));
+	fs::path dir = fs::path(path).parent_path();
+	if (dir.empty())
+		dir = ".";
+	if (!fs::is_directory(dir, error))
+		throw UsageError(fmt::format("{} {}: no such directory {}", option, path, dir.string()));
+	if (::access(dir.c_str(), W_OK | X_OK) != 0)
+		throw UsageError(fmt::format("{} {}: cannot write in {}: {}", option, path, dir.string(),
+					     std::strerror(errno)));
+	if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0)
+		throw UsageError(fmt::format("{} {}: cannot write: {}", option, path, std::strerror(errno)));
+}
+
+} // namespace
+
+PlotFormat plotFormatOf(std::string_view option, const std::string &path)
+{
+	std::string ext = extensionOf(path);
+	if (ext == ".svg")
+		return PlotFormat::Svg;
+	if (ext == ".png") {
+		if (!pngSupported())
+			throw UsageError(fmt::format("{} {}: this quanta was built without librsvg (Debian: "
+						     "librsvg2-dev), so it writes only .svg",
+						     option, path));
+		return PlotFormat::Png;
+	}
+	throw UsageError(fmt::format("{} {}: a plot is written as .svg or .png, not {}", option, path,
+				     ext.empty() ? std::string("a name without an extension") : ext));
+}
+
+void checkOutputs(const RunOutputs &outputs)
+{
+	struct Output {
+		std::string_view option;
+		const std::string &path;
+		std::string_view extension; // empty: the plot's own check
+		std::string_view what;
+	};
+	const Output all[] = {
+		{ "--stats-json", outputs.statsJson, ".json", "the report is JSON" },
+		{ "--trace", outputs.traceJson, ".json", "the trace is Chrome trace JSON (--trace-csv writes CSV)" },
+		{ "--trace-csv", outputs.traceCsv, ".csv", "--trace-csv writes CSV (--trace writes JSON)" },
+		{ "--plot", outputs.plot, "", "" },
+	};
+	std::vector<std::pair<std::string, std::string_view>> seen; // identity -> option
+	for (const Output &out : all) {
+		if (out.path.empty())
+			continue;
+		if (out.extension.empty())
+			plotFormatOf(out.option, out.path);
+		else if (extensionOf(out.path) != out.extension)
+			throw UsageError(fmt::format("{} {}: {}: name it with {}", out.option, out.path, out.what,
+						     out.extension));
+		std::string id = identityOf(out.path);
+		for (const auto &[otherId, otherOption] : seen)
+			if (otherId == id)
+				throw UsageError(fmt::format("{} and {} both write {}: give each output its own file",
+							     otherOption, out.option, out.path));
+		seen.emplace_back(id, out.option);
+		checkWritable(out.option, out.path);
+	}
+}
 
 bool writeFile(const std::string &path, const std::string &text)
 {
 	std::ofstream out(path, std::ios::binary | std::ios::trunc);
 	out << text;
-	out.flush();
+	out.close();
 	return static_cast<bool>(out);
 }
 
-bool writeTraceFiles(const TraceData &data, const TraceOutputs &outputs)
+bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix)
+{
+	errno = 0;
+	if (!writeFile(path, text)) {
+		fmt::print(stderr, "{}: cannot write {}: {}\n", prefix, path,
+			   errno ? std::strerror(errno) : "write failed");
+		return false;
+	}
+	fmt::print(stderr, "{}: wrote {}\n", prefix, path);
+	return true;
+}
+
+std::string renderPlot(const TraceData &data, PlotFormat format, PlotStyle style)
+{
+	std::string svg = plotSvg(data, style);
+	return format == PlotFormat::Png ? svgToPng(svg) : svg;
+}
+
+bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs)
 {
 	bool ok = true;
-	auto write = [&](const std::string &path, auto render) {
-		if (path.empty())
-			return;
-		if (!writeFile(path, render())) {
-			fmt::print(stderr, "quanta: cannot write {}: {}\n", path, std::strerror(errno));
+	if (!outputs.traceJson.empty())
+		ok &= writeOutput(outputs.traceJson, chromeTraceJson(data));
+	if (!outputs.traceCsv.empty())
+		ok &= writeOutput(outputs.traceCsv, traceCsv(data));
+	if (!outputs.plot.empty()) {
+		try {
+			ok &= writeOutput(outputs.plot,
+					  renderPlot(data, plotFormatOf("--plot", outputs.plot), outputs.plotStyle));
+		} catch (const std::exception &e) {
+			fmt::print(stderr, "quanta: cannot write {}: {}\n", outputs.plot, e.what());
 			ok = false;
 		}
-	};
-	write(outputs.json, [&] { return chromeTraceJson(data); });
-	write(outputs.csv, [&] { return traceCsv(data); });
-	write(outputs.svg, [&] { return plotSvg(data); });
+	}
 	if (data.droppedExits)
 		fmt::print(stderr, "quanta: trace: {} exit events after the first {} were not recorded\n",
 			   data.droppedExits, Tracer::kMaxExitEvents);

@@ -1,25 +1,56 @@
-// The files a traced run writes when it ends: --trace (Chrome JSON),
-// --trace-csv and --plot (SVG), all from the one recording.
+// The files a run writes when it ends: --stats-json (the report), --trace
+// (Chrome JSON), --trace-csv and --plot (SVG or PNG), the trace ones all
+// from the one recording. Checked before the run (a long run must not end
+// by losing its results) and announced one line each when written.
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "trace/Plot.h"
 #include "trace/Trace.h"
 
 namespace quanta::trace {
 
-struct TraceOutputs {
-	std::string json; // --trace
-	std::string csv;  // --trace-csv
-	std::string svg;  // --plot
-	bool any() const { return !json.empty() || !csv.empty() || !svg.empty(); }
+struct RunOutputs {
+	std::string statsJson; // --stats-json
+	std::string traceJson; // --trace
+	std::string traceCsv;  // --trace-csv
+	std::string plot;      // --plot: .svg or .png
+	PlotStyle plotStyle = PlotStyle::Normal;
+
+	bool anyTrace() const { return !traceJson.empty() || !traceCsv.empty() || !plot.empty(); }
 };
+
+enum class PlotFormat {
+	Svg,
+	Png
+};
+
+// The plot format a file name asks for; throws UsageError (naming `option`)
+// for any other extension, or for .png when this build has no librsvg.
+PlotFormat plotFormatOf(std::string_view option, const std::string &path);
+
+// Before the run: every requested file has the extension of its format
+// (.json, .csv, .svg/.png), no two outputs share a file, none is a
+// directory, and each one's directory exists and is writable. Throws
+// UsageError with one line naming the options.
+void checkOutputs(const RunOutputs &outputs);
 
 // Writes text to path; false (and errno set) when it could not.
 bool writeFile(const std::string &path, const std::string &text);
 
-// Writes every requested file. A file that cannot be written gets one line
-// on stderr and the others are still written; false if any failed.
-bool writeTraceFiles(const TraceData &data, const TraceOutputs &outputs);
+// Writes one output and says so on stderr: "quanta: wrote PATH", or
+// "quanta: cannot write PATH: reason". `prefix` is "quanta" or "quanta plot".
+bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix = "quanta");
+
+// The plot as a file of its format (SVG text or PNG bytes). Throws
+// std::runtime_error when PNG rendering fails.
+std::string renderPlot(const TraceData &data, PlotFormat format, PlotStyle style);
+
+// Writes every requested trace file; a file that cannot be written gets
+// one line and the others are still written. False if any failed.
+bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs);
 
 } // namespace quanta::trace
