@@ -258,12 +258,28 @@ OptionValue tomlOptionValue(const toml::node &node, std::string where)
 	else if (auto s = node.value_exact<std::string>())
 		value.data = *s;
 	else if (const toml::array *array = node.as_array()) {
+		// Strings, or whole numbers (ports: [0x10, 0x11]) as decimal text.
 		std::vector<std::string> items;
 		for (const toml::node &item : *array) {
-			auto s = item.value_exact<std::string>();
-			if (!s)
+			if (auto s = item.value_exact<std::string>())
+				items.push_back(*s);
+			else if (auto n = item.value_exact<std::int64_t>())
+				items.push_back(std::to_string(*n));
+			else
 				return value; // a list of something else: no option takes it
-			items.push_back(*s);
+		}
+		value.data = std::move(items);
+	} else if (const toml::table *table = node.as_table()) {
+		// A small table of names to numbers or text (hypercall_ports = {
+		// printStr = 0x80 }) as NAME=VALUE items.
+		std::vector<std::string> items;
+		for (auto &&[key, item] : *table) {
+			if (auto s = item.value_exact<std::string>())
+				items.push_back(fmt::format("{}={}", key.str(), *s));
+			else if (auto n = item.value_exact<std::int64_t>())
+				items.push_back(fmt::format("{}={}", key.str(), *n));
+			else
+				return value;
 		}
 		value.data = std::move(items);
 	}
@@ -305,6 +321,11 @@ CommandLine parseExperiment(const std::vector<std::string> &args)
 	}
 	try {
 		Settings settings = readExperiment(args[2]);
+		// Each run's files go to a new numbered folder, by default in a
+		// folder named after the experiment: no run overwrites another.
+		settings.options.runFolders = true;
+		if (settings.options.outDir.empty())
+			settings.options.outDir = fs::path(args[2]).stem().string();
 		std::vector<std::string> overrides{ args[0] };
 		overrides.insert(overrides.end(), args.begin() + 3, args.end());
 		return parseCommandLine(overrides, std::move(settings));

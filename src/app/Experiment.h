@@ -11,12 +11,15 @@
 //   duration = "3s"  memory = 2  page = 4  mode = "real"  seed = 42
 //   load, entry, cs_base, unknown_ports, files = [...], files_dir,
 //   file_max_size, stdin = "Neo", report, prefix, status, explain,
-//   stats_json, trace, trace_csv, trace_level, plot
+//   stats_json, trace, trace_csv, trace_level, plot, plot_style, out_dir,
+//   hypercall_ports = { printStr = 0x80 }, echo_ports = [0x10, 0x11]
 //   [[vm]]      image = "...", name = "Neo", share = 70, mode = "real"
 //   [[channel]] from = "Producer", to = "Consumer", slots = 6, size = 256, name = "..."
 // Input paths (images, files) are relative to the file's directory; output
-// paths (stats_json, trace, trace_csv, plot, files_dir) to the directory
-// quanta runs in. An unknown key is an error.
+// paths (stats_json, trace, trace_csv, plot), when relative, go to a new
+// numbered run folder, out_dir/run-N (out_dir: default the file's name
+// without .toml, relative to where quanta runs); files_dir is relative to
+// where quanta runs. An unknown key is an error.
 //
 // A later [sweep] reads the file once (readExperiment), then for each
 // point copies the Settings, applies one override at a time with

@@ -155,6 +155,44 @@ T member(const OptionValue &value, const std::string &text, std::optional<T> (*p
 	return *parsed;
 }
 
+// A port number: decimal or 0x hex, at most 0xFFFF.
+std::uint16_t portNumber(const OptionValue &value, const std::string &text)
+{
+	auto number = parseUnsigned(text);
+	if (!number || *number > 0xFFFF)
+		value.fail(fmt::format("'{}' is not a port number (0 to 0xFFFF, decimal or 0x hex)", text));
+	return static_cast<std::uint16_t>(*number);
+}
+
+// Every comma-separated item of every value (a file's list, or "a,b").
+std::vector<std::string> items(const OptionValue &value, const char *what)
+{
+	std::vector<std::string> all;
+	for (const std::string &text : value.list(what))
+		for (std::string &item : splitList(text))
+			all.push_back(std::move(item));
+	return all;
+}
+
+// NAME=PORT,... over the default ports; the whole table is checked.
+AssignmentPorts hypercallPorts(const OptionValue &value)
+{
+	AssignmentPorts ports;
+	for (const std::string &item : items(value, "NAME=PORT pairs such as \"printStr=0x80\"")) {
+		std::size_t eq = item.find('=');
+		std::string name = item.substr(0, eq);
+		auto call = parseAssignmentCall(name);
+		if (eq == std::string::npos || !call)
+			value.fail(fmt::format("'{}' is not NAME=PORT with NAME one of printStr, print32bit, numExits, "
+					       "numExitsByType, gvaToHva, gvaToHva.in",
+					       item));
+		ports.set(*call, portNumber(value, item.substr(eq + 1)));
+	}
+	if (std::string why = checkAssignmentPorts(ports); !why.empty())
+		value.fail(why);
+	return ports;
+}
+
 // Default VM names: each image's file name without extension, made unique
 // ("hello64", "hello64-2"). Linear: each stem remembers its next number.
 std::vector<std::string> defaultNames(const std::vector<std::string> &paths)
@@ -414,6 +452,35 @@ std::vector<OptionDef> makeTable()
 		{ "--plot", nullptr, "plot", K::Value, nullptr,
 		  "draw the run as an SVG: timeline per VM and cumulative shares against targets",
 		  [](S &s, const V &v) { s.options.plotPath = v.text("a file name"); }, false, false, "FILE" },
+		{ "--plot-style", nullptr, "plot_style", K::Value, "normal",
+		  "how --plot draws: normal, or big (every font at least 16 px, for a projector)",
+		  [](S &s, const V &v) {
+			  s.options.plotStyle = member<trace::PlotStyle>(v, v.text("\"normal\" or \"big\""),
+									 trace::parsePlotStyle, "a plot style (normal or big)");
+		  },
+		  false, false, "STYLE" },
+		{ "--out-dir", nullptr, "out_dir", K::Value, nullptr,
+		  "put output files given without a directory here (made if missing); quanta run: default a folder "
+		  "named after the experiment, with a new numbered run-N folder for every run",
+		  [](S &s, const V &v) {
+			  s.options.outDir = v.text("a directory name");
+			  if (s.options.outDir.empty())
+				  v.fail("empty directory name");
+		  },
+		  false, false, "DIR" },
+		{ "--hypercall-ports", nullptr, "hypercall_ports", K::Value, nullptr,
+		  "move the CS695 assignment hypercalls to other ports: NAME=PORT,... with NAME printStr, print32bit, "
+		  "numExits, numExitsByType, gvaToHva, gvaToHva.in (default 0xEA to 0xEF)",
+		  [](S &s, const V &v) { s.options.hypercallPorts = hypercallPorts(v); }, false, false, "LIST" },
+		{ "--echo-ports", nullptr, "echo_ports", K::Value, nullptr,
+		  "print every value a guest writes to these ports as the Matrix assignment's hypervisor does "
+		  "(\"out port: 16, data: 5\"), e.g. 0x10,0x11",
+		  [](S &s, const V &v) {
+			  s.options.echoPorts.clear();
+			  for (const std::string &item : items(v, "ports such as \"0x10,0x11\""))
+				  s.options.echoPorts.push_back(portNumber(v, item));
+		  },
+		  false, false, "PORTS" },
 		{ "--explain", nullptr, "explain", K::Flag, nullptr,
 		  "print every KVM call of the setup and the first slices of the run loop, each with its reason (stderr)",
 		  [](S &s, const V &v) { s.options.explain = v.flag(); } },

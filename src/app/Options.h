@@ -17,8 +17,10 @@
 #include "base/Clock.h"
 #include "boot/Boot.h"
 #include "channels/Channel.h"
+#include "devices/AssignmentHypercalls.h"
 #include "devices/PortBus.h"
 #include "sched/Policy.h"
+#include "trace/Plot.h"
 #include "trace/Trace.h"
 #include "vmm/Guest.h"
 
@@ -45,6 +47,8 @@ struct Options {
 	std::optional<int> cpu;            // --cpu: pin the run loop's thread to this CPU
 	bool realtime = false;             // --realtime: SCHED_FIFO where permitted
 	std::vector<ChannelSpec> channels;
+	AssignmentPorts hypercallPorts;       // --hypercall-ports
+	std::vector<std::uint16_t> echoPorts; // --echo-ports
 
 	// Reporting
 	enum class ReportMode {
@@ -59,9 +63,12 @@ struct Options {
 	std::string tracePath;    // --trace: Chrome trace event JSON
 	std::string traceCsvPath; // --trace-csv
 	trace::Level traceLevel = trace::Level::Slices;
-	std::string plotPath; // --plot: SVG timeline and shares
-	bool explain = false; // --explain: narrate KVM setup and the first slices
-	bool status = true;   // live status line on a terminal (--no-status)
+	std::string plotPath; // --plot: SVG or PNG timeline and shares
+	trace::PlotStyle plotStyle = trace::PlotStyle::Normal;
+	std::string outDir;      // --out-dir: where relative output names go
+	bool runFolders = false; // quanta run: a new numbered run-N folder in outDir per run
+	bool explain = false;    // --explain: narrate KVM setup and the first slices
+	bool status = true;      // live status line on a terminal (--no-status)
 	// `quanta hvt`: exit with the (one) guest's own exit status.
 	bool guestExitStatus = false;
 };

@@ -80,8 +80,11 @@ int run(const Options &options, const nlohmann::json &sweep)
 				   outcome.refusal);
 		}
 	}
-	trace::RunOutputs outputs{ options.statsJsonPath, options.tracePath, options.traceCsvPath, options.plotPath };
+	trace::RunOutputs outputs{ options.statsJsonPath, options.tracePath, options.traceCsvPath, options.plotPath,
+				   options.plotStyle };
 	// Fail now, not after a long run, if a result could not be written.
+	trace::checkOutputs(outputs, false);
+	trace::placeOutputs(outputs, options.outDir, options.runFolders);
 	trace::checkOutputs(outputs);
 
 	struct stat dirStat;
@@ -138,7 +141,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
 		DeviceOptions deviceOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files, VmIndex{ i },
-					     &channels };
+					     &channels, options.hypercallPorts, options.echoPorts };
 		std::size_t id = console.addVm(prepared[i].name);
 		InputSource &input = i == options.stdinVm ? static_cast<InputSource &>(stdinReader) : noInput;
 		if (explain)
@@ -226,8 +229,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 		console.diagnostic(formatReportTable(report));
 	else if (options.reportExits)
 		console.diagnostic(report.exitTableText);
-	if (!options.statsJsonPath.empty())
-		trace::writeOutput(options.statsJsonPath, reportJson(report, meta));
+	if (!outputs.statsJson.empty())
+		trace::writeOutput(outputs.statsJson, reportJson(report, meta));
 	if (tracer) {
 		trace::TraceData &data = tracer->data();
 		data.policy = report.policy;

@@ -2,21 +2,13 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <map>
 
 #include <quanta/abi.h>
 
 namespace quanta {
 
 namespace {
-
-enum Port : std::uint16_t {
-	kPrintStr = QUANTA_PORT_HC_PRINT_STR - AssignmentHypercalls::kBase,
-	kPrint32 = QUANTA_PORT_HC_PRINT32 - AssignmentHypercalls::kBase,
-	kNumExits = QUANTA_PORT_HC_NUM_EXITS - AssignmentHypercalls::kBase,
-	kExitsByType = QUANTA_PORT_HC_EXITS_BY_TYPE - AssignmentHypercalls::kBase,
-	kGva = QUANTA_PORT_HC_GVA - AssignmentHypercalls::kBase,
-	kHva = QUANTA_PORT_HC_HVA - AssignmentHypercalls::kBase,
-};
 
 std::uint32_t toU32(std::span<const std::uint8_t> data)
 {
@@ -32,57 +24,173 @@ void fromU32(std::span<std::uint8_t> data, std::uint32_t value)
 
 constexpr std::uint64_t kPage = 0x1000;
 
+constexpr std::array<std::string_view, kAssignmentCallCount> kCallNames = {
+	"printStr",
+	"print32bit",
+	"numExits",
+	"numExitsByType",
+	"gvaToHva",
+	"gvaToHva.in",
+};
+
+// The ports of other devices, which a hypercall may not take.
+struct FixedPorts {
+	std::uint16_t first;
+	std::uint16_t last;
+	const char *what;
+};
+constexpr FixedPorts kFixed[] = {
+	{ QUANTA_PORT_SERIAL, QUANTA_PORT_SERIAL, "the serial console's" },
+	{ QUANTA_PORT_COUNTER_NEO, QUANTA_PORT_COUNTER_MORPHEUS, "the work counter's" },
+	{ QUANTA_PORT_FILE, QUANTA_PORT_FILE, "the file device's" },
+	{ QUANTA_PORT_HC_BASE, QUANTA_PORT_HC_BASE + QUANTA_HC_COUNT - 1, "a native hypercall's" },
+};
+
+// "0xEA, 0xEB, 0xEE": the ports of the OUT (or IN) calls, for messages.
+std::string portList(const AssignmentPorts &ports, bool out)
+{
+	std::string list;
+	for (std::size_t i = 0; i < kAssignmentCallCount; ++i) {
+		auto call = static_cast<AssignmentCall>(i);
+		if (isOutCall(call) == out)
+			list += fmt::format("{}{:#X}", list.empty() ? "" : ", ", ports.of(call));
+	}
+	// fmt's {:#X} writes 0XEA; the ABI document writes 0xEA.
+	for (std::size_t at = list.find("0X"); at != std::string::npos; at = list.find("0X", at + 1))
+		list[at + 1] = 'x';
+	return list;
+}
+
 } // namespace
 
-AssignmentHypercalls::AssignmentHypercalls(GuestContext &guest, const ExitStats &stats, GuestPhysAddr scratch)
-	: guest_(guest), stats_(stats), scratch_(scratch)
+std::string_view assignmentCallName(AssignmentCall call)
+{
+	return kCallNames[static_cast<std::size_t>(call)];
+}
+
+std::optional<AssignmentCall> parseAssignmentCall(std::string_view name)
+{
+	for (std::size_t i = 0; i < kCallNames.size(); ++i)
+		if (kCallNames[i] == name)
+			return static_cast<AssignmentCall>(i);
+	return std::nullopt;
+}
+
+bool isOutCall(AssignmentCall call)
+{
+	return call == AssignmentCall::PrintStr || call == AssignmentCall::Print32 || call == AssignmentCall::Gva;
+}
+
+std::string checkAssignmentPorts(const AssignmentPorts &ports)
+{
+	for (std::size_t i = 0; i < kAssignmentCallCount; ++i) {
+		auto call = static_cast<AssignmentCall>(i);
+		std::uint16_t port = ports.of(call);
+		for (const FixedPorts &fixed : kFixed)
+			if (port >= fixed.first && port <= fixed.last)
+				return fmt::format("{}={:#x}: port {:#x} is {}", assignmentCallName(call), port, port,
+						   fixed.what);
+		for (std::size_t j = 0; j < i; ++j) {
+			auto other = static_cast<AssignmentCall>(j);
+			if (ports.of(other) == port && isOutCall(other) == isOutCall(call))
+				return fmt::format("{} and {} are both {} calls on port {:#x}", assignmentCallName(other),
+						   assignmentCallName(call), isOutCall(call) ? "OUT" : "IN", port);
+		}
+	}
+	return "";
+}
+
+// One port: at most one OUT call and one IN call (e.g. HC_gvaToHva's two
+// halves on one port), each 4 bytes wide.
+class AssignmentHypercalls::Port : public PortDevice {
+public:
+	Port(AssignmentHypercalls &calls, std::uint16_t port)
+		: calls_(calls), port_(port) {}
+
+	void add(AssignmentCall call) { (isOutCall(call) ? out_ : in_) = call; }
+
+	IoStatus portIn(std::uint16_t, std::span<std::uint8_t> data) override
+	{
+		if (data.size() != 4 || !in_)
+			return refuse(data.size() == 4 ? "no IN here" : "4-byte IN", false);
+		fromU32(data, calls_.call(*in_, 0));
+		return IoStatus::Done;
+	}
+
+	IoStatus portOut(std::uint16_t, std::span<const std::uint8_t> data) override
+	{
+		if (data.size() != 4 || !out_)
+			return refuse(data.size() == 4 ? "no OUT here" : "4-byte OUT", true);
+		if (*out_ != AssignmentCall::Gva && !calls_.guest_.canPrint())
+			return IoStatus::Blocked; // retried once stdout drains
+		calls_.call(*out_, toU32(data));
+		return IoStatus::Done;
+	}
+
+	std::string lastError() const override { return error_; }
+	// Only printing blocks, while stdout is full.
+	ParkReason blockedOn() const override { return ParkReason::Output; }
+
+private:
+	IoStatus refuse(const char *what, bool out)
+	{
+		error_ = fmt::format("hypercall port takes {} ({} only {} {})", what, out ? "outl" : "inl",
+				     out ? "to" : "from", portList(calls_.ports_, out));
+		return IoStatus::Error;
+	}
+
+	AssignmentHypercalls &calls_;
+	std::uint16_t port_;
+	std::optional<AssignmentCall> out_;
+	std::optional<AssignmentCall> in_;
+	std::string error_;
+};
+
+AssignmentHypercalls::AssignmentHypercalls(GuestContext &guest, const ExitStats &stats, GuestPhysAddr scratch,
+					   const AssignmentPorts &ports)
+	: guest_(guest), stats_(stats), scratch_(scratch), ports_(ports)
 {
 }
 
-IoStatus AssignmentHypercalls::portOut(std::uint16_t offset, std::span<const std::uint8_t> data)
+AssignmentHypercalls::~AssignmentHypercalls() = default;
+
+void AssignmentHypercalls::attachTo(PortBus &bus)
 {
-	if (data.size() != 4 || (offset != kPrintStr && offset != kPrint32 && offset != kGva)) {
-		error_ = fmt::format("hypercall port takes {} (outl only to 0xEA, 0xEB, 0xEE)",
-				     data.size() == 4 ? "no OUT here" : "4-byte OUT");
-		return IoStatus::Error;
+	std::map<std::uint16_t, Port *> byPort;
+	for (std::size_t i = 0; i < kAssignmentCallCount; ++i) {
+		auto call = static_cast<AssignmentCall>(i);
+		std::uint16_t port = ports_.of(call);
+		Port *&device = byPort[port];
+		if (!device) {
+			devices_.push_back(std::make_unique<Port>(*this, port));
+			device = devices_.back().get();
+			bus.attach(port, 1, *device, "assignment hypercalls");
+		}
+		device->add(call);
 	}
-	std::uint32_t value = toU32(data);
-	if (offset != kGva && !guest_.canPrint())
-		return IoStatus::Blocked; // retried once stdout drains
-	switch (offset) {
-	case kPrintStr:
+}
+
+std::uint32_t AssignmentHypercalls::call(AssignmentCall call, std::uint32_t value)
+{
+	switch (call) {
+	case AssignmentCall::PrintStr:
 		guest_.print(readString(value));
-		break;
-	case kPrint32:
+		return 0;
+	case AssignmentCall::Print32:
 		guest_.print(fmt::format("{}\n", value));
-		break;
-	case kGva:
+		return 0;
+	case AssignmentCall::Gva:
 		pendingGva_ = value;
-		break;
-	}
-	return IoStatus::Done;
-}
-
-IoStatus AssignmentHypercalls::portIn(std::uint16_t offset, std::span<std::uint8_t> data)
-{
-	if (data.size() != 4 || (offset != kNumExits && offset != kExitsByType && offset != kHva)) {
-		error_ = fmt::format("hypercall port takes {} (inl only from 0xEC, 0xED, 0xEF)",
-				     data.size() == 4 ? "no IN here" : "4-byte IN");
-		return IoStatus::Error;
-	}
-	switch (offset) {
-	case kNumExits:
+		return 0;
+	case AssignmentCall::NumExits:
 		// The exit carrying this call is already counted, as the ABI wants.
-		fromU32(data, static_cast<std::uint32_t>(stats_.guestExits));
-		break;
-	case kExitsByType:
-		fromU32(data, exitsByType());
-		break;
-	case kHva:
-		fromU32(data, gvaToHva());
-		break;
+		return static_cast<std::uint32_t>(stats_.guestExits);
+	case AssignmentCall::ExitsByType:
+		return exitsByType();
+	case AssignmentCall::Hva:
+		return gvaToHva();
 	}
-	return IoStatus::Done;
+	return 0;
 }
 
 std::string AssignmentHypercalls::readString(std::uint64_t pointer)

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/Error.h"
@@ -70,7 +71,7 @@ PlotFormat plotFormatOf(std::string_view option, const std::string &path)
 				     ext.empty() ? std::string("a name without an extension") : ext));
 }
 
-void checkOutputs(const RunOutputs &outputs)
+void checkOutputs(const RunOutputs &outputs, bool checkDirectories)
 {
 	struct Output {
 		std::string_view option;
@@ -99,8 +100,40 @@ void checkOutputs(const RunOutputs &outputs)
 				throw UsageError(fmt::format("{} and {} both write {}: give each output its own file",
 							     otherOption, out.option, out.path));
 		seen.emplace_back(id, out.option);
-		checkWritable(out.option, out.path);
+		if (checkDirectories)
+			checkWritable(out.option, out.path);
 	}
+}
+
+std::string placeOutputs(RunOutputs &outputs, const std::string &dir, bool runFolders)
+{
+	std::string *paths[] = { &outputs.statsJson, &outputs.traceJson, &outputs.traceCsv, &outputs.plot };
+	bool relative = false;
+	for (const std::string *path : paths)
+		relative |= !path->empty() && fs::path(*path).is_relative();
+	if (dir.empty() || !relative)
+		return "";
+	std::error_code error;
+	fs::create_directories(dir, error);
+	if (!fs::is_directory(dir))
+		throw UsageError(fmt::format("--out-dir {}: cannot make the folder: {}", dir,
+					     error ? error.message() : "not a directory"));
+	fs::path folder = dir;
+	if (runFolders) {
+		// mkdir is atomic: two runs at once still get different folders.
+		for (unsigned n = 1;; ++n) {
+			folder = fs::path(dir) / fmt::format("run-{}", n);
+			if (::mkdir(folder.c_str(), 0777) == 0)
+				break;
+			if (errno != EEXIST || n == 1'000'000)
+				throw UsageError(fmt::format("--out-dir {}: cannot make {}: {}", dir, folder.string(),
+							     std::strerror(errno)));
+		}
+	}
+	for (std::string *path : paths)
+		if (!path->empty() && fs::path(*path).is_relative())
+			*path = (folder / *path).lexically_normal().string();
+	return folder.string();
 }
 
 bool writeFile(const std::string &path, const std::string &text)

@@ -34,9 +34,17 @@ PlotFormat plotFormatOf(std::string_view option, const std::string &path);
 
 // Before the run: every requested file has the extension of its format
 // (.json, .csv, .svg/.png), no two outputs share a file, none is a
-// directory, and each one's directory exists and is writable. Throws
+// directory, and each one's directory exists and is writable (unless
+// checkDirectories is false: before placeOutputs has made them). Throws
 // UsageError with one line naming the options.
-void checkOutputs(const RunOutputs &outputs);
+void checkOutputs(const RunOutputs &outputs, bool checkDirectories = true);
+
+// Puts every relative output name under dir, made if missing; with
+// runFolders, under the first free dir/run-N (N = 1, 2, ...), made here,
+// so a run never overwrites an earlier one. Returns the folder the
+// outputs went to ("" when there are none or dir is empty: nothing is
+// made then). Throws UsageError naming --out-dir when it cannot.
+std::string placeOutputs(RunOutputs &outputs, const std::string &dir, bool runFolders);
 
 // Writes text to path; false (and errno set) when it could not.
 bool writeFile(const std::string &path, const std::string &text);

@@ -81,6 +81,8 @@ ExitOutcome handleExit(const KvmExit &exit, VmDevices &devices)
 		if (run.io.direction == KVM_EXIT_IO_OUT) {
 			++stats.ioOut;
 			++count.out;
+			// Echoed once, here, not again when a parked OUT is retried.
+			devices.echoOut(run.io, exit.ioData);
 		} else {
 			++stats.ioIn;
 			++count.in;

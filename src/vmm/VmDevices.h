@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "base/VmId.h"
 #include "devices/AssignmentHypercalls.h"
@@ -24,10 +26,12 @@ namespace quanta {
 
 struct DeviceOptions {
 	UnknownPortPolicy unknownPorts = UnknownPortPolicy::Fault;
-	std::uint64_t seed = 0;           // what the random hypercall returns
-	const FileStore *files = nullptr; // shared and local files (port 0x278)
-	VmIndex vm{ 0 };                  // position in the run; .local<guest ID> files
-	ChannelHub *channels = nullptr;   // channels between VMs (--channel)
+	std::uint64_t seed = 0;               // what the random hypercall returns
+	const FileStore *files = nullptr;     // shared and local files (port 0x278)
+	VmIndex vm{ 0 };                      // position in the run; .local<guest ID> files
+	ChannelHub *channels = nullptr;       // channels between VMs (--channel)
+	AssignmentPorts hypercallPorts;       // --hypercall-ports
+	std::vector<std::uint16_t> echoPorts; // --echo-ports: OUTs printed "out port: P, data: V"
 };
 
 class VmDevices {
@@ -44,6 +48,10 @@ public:
 	const ExitStats &stats() const { return stats_; }
 	const WorkCounter &work() const { return work_; }
 	std::uint64_t memoryBytes() const { return guest_.memory().size(); }
+
+	// --echo-ports: prints an OUT to an echoed port (every element of a
+	// string OUT) before it is handled.
+	void echoOut(const KvmIoExit &io, std::span<const std::uint8_t> data);
 
 	// The guest stopped for good: its files are synced and closed (and
 	// held-back warnings counted).
@@ -64,6 +72,7 @@ private:
 	NativeHypercalls native_;
 	std::unique_ptr<FileDevice> files_;
 	std::unique_ptr<hvt::HvtHypercalls> hvt_;
+	std::vector<std::uint16_t> echoPorts_;
 	PortBus bus_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <map>
 #include <string>
@@ -84,6 +85,13 @@ std::string describe(const Options &o)
 			    o.seed ? static_cast<long long>(*o.seed) : -1, o.cpu ? *o.cpu : -1, o.realtime, static_cast<int>(o.report),
 			    o.reportExits, o.statsJsonPath,
 			    o.tracePath, o.traceCsvPath, trace::levelName(o.traceLevel), o.plotPath, o.explain, o.status);
+	// outDir and runFolders are left out: a file sets them for every run
+	// (a folder named after it), the flag only when given; checked apart.
+	text += fmt::format("plotStyle={} echo={}", trace::plotStyleName(o.plotStyle), fmt::join(o.echoPorts, ","));
+	for (std::size_t i = 0; i < kAssignmentCallCount; ++i)
+		text += fmt::format(" {}={}", assignmentCallName(static_cast<AssignmentCall>(i)),
+				    o.hypercallPorts.of(static_cast<AssignmentCall>(i)));
+	text += "\n";
 	return text;
 }
 
@@ -380,6 +388,12 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 		{ "--trace-csv", { { "--trace-csv", "t.csv" }, "trace_csv = \"t.csv\"" } },
 		{ "--trace-level", { { "--trace-level", "exits" }, "trace_level = \"exits\"" } },
 		{ "--plot", { { "--plot", "p.svg" }, "plot = \"p.svg\"" } },
+		{ "--plot-style", { { "--plot-style", "big" }, "plot_style = \"big\"" } },
+		{ "--out-dir", { { "--out-dir", "o" }, "out_dir = \"o\"" } },
+		{ "--hypercall-ports",
+		  { { "--hypercall-ports", "printStr=0x80,gvaToHva=0x81,gvaToHva.in=0x81" },
+		    "hypercall_ports = { printStr = 0x80, gvaToHva = 129, \"gvaToHva.in\" = \"0x81\" }" } },
+		{ "--echo-ports", { { "--echo-ports", "0x10,17" }, "echo_ports = [0x10, 17]" } },
 		{ "--explain", { { "--explain" }, "explain = true" } },
 		{ "--no-status", { { "--no-status" }, "status = false" } },
 		{ "--cmdline", { { "--cmdline", "a=Hello Solo5" }, "cmdline = [\"a=Hello Solo5\"]" } },
@@ -428,6 +442,18 @@ TEST_CASE("every option in --help is in the README table and in experiment files
 			continue; // [[channel]]: likewise
 		auto sample = samples.find(name);
 		REQUIRE_MESSAGE(sample != samples.end(), "give this option a sample value in this test");
+		if (name == "--out-dir") {
+			auto fromFlags = commandLine({ "--out-dir", "o", "-g", image, imageB });
+			auto fromFile = runFile(
+				scratch.write("one.toml", sample->second.toml + "\n[[vm]]\nimage = \"a.img\"\n"));
+			REQUIRE(fromFlags.options);
+			REQUIRE(fromFile.options);
+			CHECK(fromFlags.options->outDir == "o");
+			CHECK_FALSE(fromFlags.options->runFolders);
+			CHECK(fromFile.options->outDir == "o");
+			CHECK(fromFile.options->runFolders);
+			continue;
+		}
 		std::vector<std::string> flags = sample->second.flags;
 		flags.insert(flags.end(), { "-g", image, imageB });
 		CommandLine fromFlags = commandLine(flags);

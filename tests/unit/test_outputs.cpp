@@ -161,3 +161,33 @@ TEST_CASE("--plot FILE.png writes a PNG, not SVG text")
 	CHECK(be32(20) == 100);
 	CHECK_THROWS(svgToPng("not svg at all"));
 }
+
+TEST_CASE("--out-dir: relative outputs go there; quanta run gives each run a new folder")
+{
+	TempDir dir;
+	RunOutputs outputs;
+	outputs.traceJson = "t.json";
+	outputs.plot = dir / "abs.svg"; // absolute: stays
+	CHECK(placeOutputs(outputs, dir / "plain", false) == dir / "plain");
+	CHECK(outputs.traceJson == dir / "plain/t.json");
+	CHECK(outputs.plot == dir / "abs.svg");
+
+	for (int run = 1; run <= 3; ++run) {
+		RunOutputs again;
+		again.statsJson = "s.json";
+		again.traceCsv = "t.csv";
+		std::string folder = placeOutputs(again, dir / "exp", true);
+		CHECK(folder == dir / ("exp/run-" + std::to_string(run)));
+		CHECK(again.statsJson == folder + "/s.json");
+		CHECK(fs::is_directory(folder));
+		checkOutputs(again);
+	}
+	RunOutputs none;
+	CHECK(placeOutputs(none, dir / "unused", true).empty());
+	CHECK_FALSE(fs::exists(dir / "unused"));
+
+	std::ofstream(dir / "file") << "x";
+	RunOutputs blocked;
+	blocked.plot = "p.svg";
+	CHECK_THROWS_AS(placeOutputs(blocked, dir / "file", true), UsageError);
+}
