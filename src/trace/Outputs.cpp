@@ -85,7 +85,19 @@ void checkOutputs(const RunOutputs &outputs, bool checkDirectories)
 		{ "--trace-csv", outputs.traceCsv, ".csv", "--trace-csv writes CSV (--trace writes JSON)" },
 		{ "--plot", outputs.plot, "", "" },
 	};
+	// Collisions first: `--trace t.json --trace-csv t.json` is about one
+	// file, whatever its name should have been.
 	std::vector<std::pair<std::string, std::string_view>> seen; // identity -> option
+	for (const Output &out : all) {
+		if (out.path.empty())
+			continue;
+		std::string id = identityOf(out.path);
+		for (const auto &[otherId, otherOption] : seen)
+			if (otherId == id)
+				throw UsageError(fmt::format("{} and {} both write {}: give each output its own file",
+							     otherOption, out.option, out.path));
+		seen.emplace_back(id, out.option);
+	}
 	for (const Output &out : all) {
 		if (out.path.empty())
 			continue;
@@ -94,12 +106,6 @@ void checkOutputs(const RunOutputs &outputs, bool checkDirectories)
 		else if (extensionOf(out.path) != out.extension)
 			throw UsageError(fmt::format("{} {}: {}: name it with {}", out.option, out.path, out.what,
 						     out.extension));
-		std::string id = identityOf(out.path);
-		for (const auto &[otherId, otherOption] : seen)
-			if (otherId == id)
-				throw UsageError(fmt::format("{} and {} both write {}: give each output its own file",
-							     otherOption, out.option, out.path));
-		seen.emplace_back(id, out.option);
 		if (checkDirectories)
 			checkWritable(out.option, out.path);
 	}

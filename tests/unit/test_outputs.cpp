@@ -79,6 +79,12 @@ TEST_CASE("two outputs on one file are refused, whatever the spelling")
 	CHECK(refusal(outputs).find("both write") != std::string::npos);
 	outputs.statsJson = dir / "s.json";
 	CHECK(refusal(outputs).empty());
+	// The case: the collision is named, not the CSV's extension.
+	RunOutputs both;
+	both.traceJson = dir / "t.json";
+	both.traceCsv = dir / "t.json";
+	CHECK(refusal(both) == "--trace and --trace-csv both write " + (dir / "t.json") +
+				       ": give each output its own file");
 }
 
 TEST_CASE("the format comes from the extension; a wrong one is refused")
