@@ -293,6 +293,11 @@ void applyTomlKey(Settings &settings, const std::string &key, const toml::node &
 	auto def = std::find_if(optionTable().begin(), optionTable().end(),
 				[&](const OptionDef &d) { return d.key && key == d.key; });
 	if (def != optionTable().end() && def->inputPath) {
+		// File names are text: numbers in the list are a mistake here.
+		if (const toml::array *array = node.as_array())
+			for (const toml::node &item : *array)
+				if (!item.is_string())
+					value.data = std::monostate{};
 		std::vector<std::string> paths = value.list("a list of file names");
 		for (std::string &path : paths) {
 			if (path.empty())
