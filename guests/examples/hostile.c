@@ -62,7 +62,11 @@ static void ports(void)
 
 static void hypercalls(void)
 {
-    static const uint32_t wild[] = { 0, 1, 0xfff, 0x1ffffc, 0x1fffff, 0x200000, 0x7fffffff, 0xfffffff0u, 0xffffffffu };
+    /* A block across a page boundary lives in this buffer: at 0xfff it would
+     * straddle into _start at 0x1000, and the results the host writes there
+     * would wreck the guest's own code, not test the host. */
+    static uint8_t straddle[2 * 4096] __attribute__((aligned(4096)));
+    uint32_t wild[] = { 0, 1, (uint32_t)(uintptr_t)straddle + 4095, 0x1ffffc, 0x1fffff, 0x200000, 0x7fffffff, 0xfffffff0u, 0xffffffffu };
     for (unsigned w = 0; w < sizeof wild / sizeof wild[0]; ++w) {
         for (unsigned call = 0; call < QUANTA_HC_COUNT; ++call) {
             if (call == QUANTA_HC_EXIT)

@@ -229,8 +229,10 @@ int run(const Options &options, const nlohmann::json &sweep)
 		console.diagnostic(formatReportTable(report));
 	else if (options.reportExits)
 		console.diagnostic(report.exitTableText);
+	// After the report, through the same queue, so the order holds.
+	const trace::Say say = [&console](std::string_view line) { console.diagnostic(line); };
 	if (!outputs.statsJson.empty())
-		trace::writeOutput(outputs.statsJson, reportJson(report, meta));
+		trace::writeOutput(outputs.statsJson, reportJson(report, meta), "quanta", say);
 	if (tracer) {
 		trace::TraceData &data = tracer->data();
 		data.policy = report.policy;
@@ -241,7 +243,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 		data.metaJson = metadataJson(meta).dump();
 		for (const VmReport &vm : report.vms)
 			data.vms.push_back({ vm.name, vm.weight, vm.targetShare });
-		trace::writeTraceFiles(data, outputs);
+		trace::writeTraceFiles(data, outputs, say);
 	}
 
 	// The report reaches a slow stderr before quanta exits; after a signal

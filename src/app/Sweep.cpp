@@ -242,9 +242,7 @@ int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDi
 		fmt::print(stderr, "quanta: warning: {}\n", warning);
 	fs::path report = fs::path(outDir) / sweepRunFile(runIndex);
 	fs::create_directories(report.parent_path());
-	fs::path part = report;
-	part += ".part";
-	options.statsJsonPath = part.string();
+	options.statsJsonPath = report.string(); // written whole or not at all
 	options.status = false;
 	if (cpu)
 		options.cpu = cpu;
@@ -268,11 +266,8 @@ int runOne(const SweepSpec &spec, std::size_t runIndex, const std::string &outDi
 	nlohmann::json sweep = { { "name", spec.name }, { "run", runIndex }, { "runs", spec.runs() }, { "cell", cell }, { "repeat", runIndex % spec.repeat }, { "params", params }, { "axes", axes } };
 	int status = run(options, sweep);
 	std::error_code ec;
-	if (status >= 128 || !fs::exists(part)) {
-		fs::remove(part, ec); // interrupted: --resume runs it again
-		return status;
-	}
-	fs::rename(part, report);
+	if (status >= 128)
+		fs::remove(report, ec); // interrupted: --resume runs it again
 	return status;
 }
 

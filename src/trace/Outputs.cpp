@@ -144,21 +144,58 @@ std::string placeOutputs(RunOutputs &outputs, const std::string &dir, bool runFo
 
 bool writeFile(const std::string &path, const std::string &text)
 {
-	std::ofstream out(path, std::ios::binary | std::ios::trunc);
-	out << text;
-	out.close();
-	return static_cast<bool>(out);
+	// A regular file is replaced whole (written beside it, then renamed), so
+	// a reader or an interrupted run never sees half a report; a FIFO or a
+	// device is written in place.
+	std::error_code ec;
+	fs::file_status status = fs::status(path, ec);
+	bool inPlace = fs::exists(status) && !fs::is_regular_file(status);
+	fs::path target(path);
+	fs::path part = inPlace ? target : target.parent_path() / ("." + target.filename().string() + ".part");
+	{
+		std::ofstream out(part, std::ios::binary | std::ios::trunc);
+		out << text;
+		out.close();
+		if (!out) {
+			int saved = errno;
+			if (!inPlace)
+				fs::remove(part, ec);
+			errno = saved;
+			return false;
+		}
+	}
+	if (!inPlace) {
+		fs::rename(part, target, ec);
+		if (ec) {
+			fs::remove(part, ec);
+			errno = ec.value();
+			return false;
+		}
+	}
+	return true;
 }
 
-bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix)
+namespace {
+
+void sayLine(const Say &say, const std::string &line)
+{
+	if (say)
+		say(line);
+	else
+		std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+} // namespace
+
+bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix, const Say &say)
 {
 	errno = 0;
 	if (!writeFile(path, text)) {
-		fmt::print(stderr, "{}: cannot write {}: {}\n", prefix, path,
-			   errno ? std::strerror(errno) : "write failed");
+		sayLine(say, fmt::format("{}: cannot write {}: {}\n", prefix, path,
+					 errno ? std::strerror(errno) : "write failed"));
 		return false;
 	}
-	fmt::print(stderr, "{}: wrote {}\n", prefix, path);
+	sayLine(say, fmt::format("{}: wrote {}\n", prefix, path));
 	return true;
 }
 
@@ -168,25 +205,26 @@ std::string renderPlot(const TraceData &data, PlotFormat format, PlotStyle style
 	return format == PlotFormat::Png ? svgToPng(svg) : svg;
 }
 
-bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs)
+bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs, const Say &say)
 {
 	bool ok = true;
 	if (!outputs.traceJson.empty())
-		ok &= writeOutput(outputs.traceJson, chromeTraceJson(data));
+		ok &= writeOutput(outputs.traceJson, chromeTraceJson(data), "quanta", say);
 	if (!outputs.traceCsv.empty())
-		ok &= writeOutput(outputs.traceCsv, traceCsv(data));
+		ok &= writeOutput(outputs.traceCsv, traceCsv(data), "quanta", say);
 	if (!outputs.plot.empty()) {
 		try {
 			ok &= writeOutput(outputs.plot,
-					  renderPlot(data, plotFormatOf("--plot", outputs.plot), outputs.plotStyle));
+					  renderPlot(data, plotFormatOf("--plot", outputs.plot), outputs.plotStyle),
+					  "quanta", say);
 		} catch (const std::exception &e) {
-			fmt::print(stderr, "quanta: cannot write {}: {}\n", outputs.plot, e.what());
+			sayLine(say, fmt::format("quanta: cannot write {}: {}\n", outputs.plot, e.what()));
 			ok = false;
 		}
 	}
 	if (data.droppedExits)
-		fmt::print(stderr, "quanta: trace: {} exit events after the first {} were not recorded\n",
-			   data.droppedExits, Tracer::kMaxExitEvents);
+		sayLine(say, fmt::format("quanta: trace: {} exit events after the first {} were not recorded\n",
+					 data.droppedExits, Tracer::kMaxExitEvents));
 	return ok;
 }
 

@@ -4,6 +4,7 @@
 // by losing its results) and announced one line each when written.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,9 +50,15 @@ std::string placeOutputs(RunOutputs &outputs, const std::string &dir, bool runFo
 // Writes text to path; false (and errno set) when it could not.
 bool writeFile(const std::string &path, const std::string &text);
 
-// Writes one output and says so on stderr: "quanta: wrote PATH", or
+// Where the lines about outputs go (each ends in a newline): a run passes
+// its console's diagnostics, which never block on a full stderr; empty
+// means stderr directly.
+using Say = std::function<void(std::string_view line)>;
+
+// Writes one output and says so: "quanta: wrote PATH", or
 // "quanta: cannot write PATH: reason". `prefix` is "quanta" or "quanta plot".
-bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix = "quanta");
+bool writeOutput(const std::string &path, const std::string &text, std::string_view prefix = "quanta",
+		 const Say &say = {});
 
 // The plot as a file of its format (SVG text or PNG bytes). Throws
 // std::runtime_error when PNG rendering fails.
@@ -59,6 +66,6 @@ std::string renderPlot(const TraceData &data, PlotFormat format, PlotStyle style
 
 // Writes every requested trace file; a file that cannot be written gets
 // one line and the others are still written. False if any failed.
-bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs);
+bool writeTraceFiles(const TraceData &data, const RunOutputs &outputs, const Say &say = {});
 
 } // namespace quanta::trace

@@ -143,9 +143,40 @@ TEST_CASE("each output written says so in one line")
 	for (const std::string &path : { outputs.traceJson, outputs.traceCsv, outputs.plot })
 		CHECK(fs::file_size(path) > 50);
 
+	// A run's lines go where it says (its console's queue), none to stderr.
+	std::string queued;
+	said = stderrOf([&] {
+		CHECK(writeTraceFiles(data, outputs, [&queued](std::string_view line) { queued += line; }));
+	});
+	CHECK(said.empty());
+	CHECK(queued == "quanta: wrote " + outputs.traceJson + "\nquanta: wrote " + outputs.traceCsv +
+				"\nquanta: wrote " + outputs.plot + "\n");
+
 	said = stderrOf([&] { CHECK_FALSE(writeOutput(dir / "gone/x.json", "{}")); });
 	CHECK(said.rfind("quanta: cannot write " + (dir / "gone/x.json") + ": ", 0) == 0);
 	CHECK(std::count(said.begin(), said.end(), '\n') == 1);
+}
+
+TEST_CASE("a file is replaced whole: the old one stays until the new one is complete")
+{
+	TempDir dir;
+	const std::string path = dir / "r.json";
+	REQUIRE(writeFile(path, "old\n"));
+	// The old file's inode stays open: an in-place write would change it.
+	std::ifstream before(path);
+	REQUIRE(writeFile(path, "new\n"));
+	std::string oldText;
+	std::getline(before, oldText);
+	CHECK(oldText == "old");
+	std::ifstream after(path);
+	std::string newText;
+	std::getline(after, newText);
+	CHECK(newText == "new");
+	// Nothing is left beside it.
+	CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
+	// A failed write leaves no part file either.
+	CHECK_FALSE(writeFile(dir / "gone/x.json", "{}"));
+	CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
 TEST_CASE("--plot FILE.png writes a PNG, not SVG text")
