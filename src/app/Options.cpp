@@ -46,7 +46,8 @@ protected mode up to 4 GiB. Memory is mapped lazily: a guest costs the host
 only the pages it touches.
 
 Exit status: 0 all guests halted, 1 a guest faulted, 2 bad command line or
-image, 3 host error (no usable /dev/kvm, a KVM ioctl failed).)";
+image, 3 host error (no usable /dev/kvm, a CPU mode this KVM cannot run: see
+--kvm-check, a KVM ioctl failed).)";
 
 std::vector<std::string> splitList(const std::string &text)
 {

@@ -255,6 +255,10 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// As a shell reports any program whose reader went away: 128 + SIGPIPE.
 	if (record.stdoutClosed)
 		return record.stdoutError == EPIPE ? 128 + SIGPIPE : kExitHost;
+	// Not the guest's fault: the same run works where KVM runs every mode.
+	for (const auto &vm : record.vms)
+		if (vm.hostCannotRun)
+			return kExitHost;
 	if (options.guestExitStatus && machines.size() == 1) {
 		// As solo5-hvt: the guest's status after its halt call, else 1.
 		if (record.vms[0].status == VmStatus::Faulted)

@@ -40,6 +40,7 @@ struct ExitOutcome {
 	bool ioExit = false;          // the exit was port I/O (ends the slice under `io`)
 	ParkReason parkReason{};      // Park only
 	std::uint32_t exitStatus = 0; // Exit only: what the guest passed
+	bool hostCannotRun = false;   // Fault only: this host's KVM cannot run the guest's mode (exit 3)
 
 	static ExitOutcome fault(std::string diagnosis) { return { ExitAction::Fault, std::move(diagnosis) }; }
 	static ExitOutcome park(ParkReason reason)

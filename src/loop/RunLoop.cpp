@@ -345,6 +345,7 @@ void RunLoop::vmEnded(VmIndex vm, const SliceVerdict &verdict)
 	RunRecord::Vm &state = record_.vms[vm.value];
 	state.status = verdict.status;
 	state.diagnosis = verdict.diagnosis;
+	state.hostCannotRun = verdict.hostCannotRun;
 	report(vm, verdict.message);
 	machine(vm).release();
 	if (config_.channels)

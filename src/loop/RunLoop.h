@@ -65,6 +65,8 @@ struct RunRecord {
 		// The thread waited for a host CPU during this VM's slices: not
 		// charged to it (at most what its KVM_RUNs measured).
 		Nanos hostStealNs = 0;
+		// It faulted because this host's KVM cannot run its CPU mode (exit 3).
+		bool hostCannotRun = false;
 	};
 	std::vector<Vm> vms;
 };

@@ -60,8 +60,11 @@ SliceVerdict classifyExit(const ExitOutcome &outcome, sched::Policy policy, bool
 		return { SliceEnd::Halt, outcome.exitStatus == 0 ? VmStatus::Halted : VmStatus::Failed,
 			 fmt::format("exit status {}", outcome.exitStatus),
 			 fmt::format("exited with status {} after {} exits", outcome.exitStatus, guestExits) };
-	case ExitAction::Fault:
-		return { SliceEnd::Fault, VmStatus::Faulted, outcome.diagnosis, "stopped: " + outcome.diagnosis };
+	case ExitAction::Fault: {
+		SliceVerdict verdict{ SliceEnd::Fault, VmStatus::Faulted, outcome.diagnosis, "stopped: " + outcome.diagnosis };
+		verdict.hostCannotRun = outcome.hostCannotRun;
+		return verdict;
+	}
 	}
 	return { SliceEnd::Stop };
 }

@@ -51,6 +51,7 @@ struct SliceVerdict {
 	VmStatus status = VmStatus::Running; // not Running: the VM has ended
 	std::string diagnosis;               // for the report, with an ended status
 	std::string message;                 // one line for stderr ("halted after 9 exits"), or empty
+	bool hostCannotRun = false;          // a fault: this host's KVM cannot run the guest's mode
 };
 
 // kicked: the slice timer's signal ended KVM_RUN (for Interrupted; any

@@ -37,6 +37,7 @@ PreparedGuest prepareGuest(const GuestConfig &config, const ImageFile &image, hv
 
 	BootParams &boot = guest.boot;
 	boot.mode = config.mode.value_or(defaultCpuMode(image.format));
+	guest.modeGiven = config.mode.has_value();
 	boot.pageSize = config.pageSize;
 	checkMemorySize(config.memoryBytes, boot.mode, boot.pageSize, "--memory");
 	if (boot.mode == CpuMode::Long && image.format == ImageFormat::Elf32)

@@ -36,6 +36,7 @@ struct PreparedGuest {
 	MemoryLayout layout;
 	BootParams boot;
 	ImageFormat format;
+	bool modeGiven = false; // the mode was chosen, not the image format's default
 	LoadedImage image;
 	std::optional<hvt::PreparedHvt> hvt; // set for a Solo5 hvt unikernel
 };

@@ -8,12 +8,16 @@
 #include "hvt/HvtBoot.h"
 #include "hvt/HvtCore.h"
 #include "hvt/HvtGuest.h"
+#include "vmm/ModeProbe.h"
 
 namespace quanta {
 
 Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
 		 InputSource &input, const DeviceOptions &options)
-	: name_(std::move(guest.name)), memory_(std::move(guest.memory)), console_(console),
+	: name_(std::move(guest.name)), kvm_(kvm),
+	  bootFacts_{ guest.format, guest.boot.mode, guest.boot.pageSize, guest.modeGiven, guest.hvt.has_value(),
+		      guest.boot.entry, 0, std::nullopt },
+	  memory_(std::move(guest.memory)), console_(console),
 	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()), vcpu_(vm_.createVcpu(0)),
 	  devices_(*this, console, consoleId, input, guest.layout.scratch(), options)
 {
@@ -104,14 +108,30 @@ ExitOutcome Machine::withRip(ExitOutcome outcome)
 {
 	if (outcome.action != ExitAction::Fault)
 		return outcome;
-	std::string rip;
+	std::optional<std::uint64_t> rip;
 	try {
-		rip = fmt::format("{:#x}", vcpu_.regs().rip);
+		rip = vcpu_.regs().rip;
 	} catch (const HostError &) {
-		rip = "unknown";
 	}
-	outcome.diagnosis = fmt::format("{} at rip {}", outcome.diagnosis, rip);
+	outcome.diagnosis = rip ? fmt::format("{} at rip {:#x}", outcome.diagnosis, *rip)
+				: fmt::format("{} at rip unknown", outcome.diagnosis);
+	if (explainFaults_)
+		explainEarlyFault(outcome, rip);
 	return outcome;
+}
+
+void Machine::explainEarlyFault(ExitOutcome &outcome, std::optional<std::uint64_t> rip)
+{
+	FaultFacts facts = bootFacts_;
+	facts.exits = stats().guestExits;
+	facts.rip = rip;
+	if (worthModeProbe(facts) && !probeMode(kvm_, facts.mode, facts.pageSize).empty()) {
+		outcome.diagnosis = hostCannotRunMessage(facts, outcome.diagnosis);
+		outcome.hostCannotRun = true;
+		return;
+	}
+	if (std::string hint = imageHint(facts); !hint.empty())
+		outcome.diagnosis += "; " + hint;
 }
 
 ExitOutcome Machine::handle(int runResult)

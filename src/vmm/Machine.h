@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "kvm/Vcpu.h"
 #include "kvm/Vm.h"
 #include "vmm/Exit.h"
+#include "vmm/FaultHint.h"
 #include "vmm/Guest.h"
 #include "vmm/VmDevices.h"
 
@@ -54,6 +56,11 @@ public:
 	// Handles the pending exit again (after a Park, once woken).
 	ExitOutcome retryExit();
 
+	// A fault in the guest's first instructions gets its likely cause
+	// (FaultHint.h), probing the mode when the fault was the first exit.
+	// On by default; off for the probe itself.
+	void explainFaults(bool on) { explainFaults_ = on; }
+
 private:
 	// GuestContext, for the devices that work on the guest's memory.
 	Translation translatePointer(std::uint64_t pointer) override;
@@ -65,10 +72,14 @@ private:
 
 	KvmExit pendingExit(int runResult);
 	ExitOutcome withRip(ExitOutcome outcome);
+	void explainEarlyFault(ExitOutcome &outcome, std::optional<std::uint64_t> rip);
 	void bootHvt(hvt::PreparedHvt &prepared);
 	void dumpCore();
 
 	std::string name_;
+	const Kvm &kvm_; // for the mode probe after an early fault
+	FaultFacts bootFacts_;
+	bool explainFaults_ = true;
 	std::unique_ptr<GuestMemory> memory_; // outlives vm_, which maps it
 	Console &console_;
 	std::size_t consoleId_;

@@ -126,3 +126,13 @@ TEST_CASE("status names as the report prints them")
 	CHECK(std::string(vmStatusName(VmStatus::Faulted)) == "faulted");
 	CHECK(std::string(vmStatusName(VmStatus::Stopped)) == "stopped");
 }
+
+TEST_CASE("a fault the host's KVM caused is marked so (the run exits 3)")
+{
+	ExitOutcome outcome = ExitOutcome::fault("this host's KVM cannot run paged 4K (32-bit paging) guests");
+	outcome.hostCannotRun = true;
+	SliceVerdict verdict = classifyExit(outcome, Policy::Stride, false, 1);
+	CHECK(verdict.status == VmStatus::Faulted);
+	CHECK(verdict.hostCannotRun);
+	CHECK_FALSE(classifyExit(ExitOutcome::fault("triple fault"), Policy::Stride, false, 1).hostCannotRun);
+}
