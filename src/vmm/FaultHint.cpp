@@ -10,6 +10,9 @@ namespace {
 // usually dies within a handful of bytes of its entry.
 constexpr std::uint64_t kEarlyBytes = 0x40;
 constexpr std::uint64_t kEarlyExits = 4;
+// After a triple fault, KVM on a real CPU has reset the vCPU: its rip reads
+// the reset vector, which says nothing about where the guest died.
+constexpr std::uint64_t kResetVectorRip = 0xfff0;
 
 } // namespace
 
@@ -38,7 +41,8 @@ std::string imageHint(const FaultFacts &facts)
 {
 	if (facts.hvt || facts.modeGiven || facts.format != ImageFormat::Flat || facts.exits > kEarlyExits)
 		return {};
-	if (facts.rip && (*facts.rip < facts.entry || *facts.rip - facts.entry >= kEarlyBytes))
+	if (facts.rip && *facts.rip != kResetVectorRip &&
+	    (*facts.rip < facts.entry || *facts.rip - facts.entry >= kEarlyBytes))
 		return {};
 	return "flat images start in long mode; is this a 16-bit image? try --mode real";
 }
