@@ -20,8 +20,11 @@ chrt).
 seconds per VM (process start to exit: setup, a short run, teardown) and
 the peak RSS per VM.
 
-A benchmark, not a test: it prints figures and fails only when a run writes
-no report. Run it where /dev/kvm works (directly, or through tools/kvm-run).
+Each table ends with issue 14's targets for this host's KVM and, per
+binary, whether its figures meet them. A benchmark, not a test: it prints
+figures and fails only when a run writes no report. Run it where /dev/kvm
+works (directly, or through tools/kvm-run); tools/bench --slices runs every
+row.
 """
 
 import argparse
@@ -32,6 +35,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+
+# Issue 14's targets (docs/benchmarks.md): upper bounds.
+TARGET_KICK_P50_US = 15
+TARGET_SWITCH_P50_US = 5
+TARGET_OVERHEAD_1MS_PCT = 0.5
+TARGET_ERR_PP = 0.05
+TARGET_STALL_ERR_PP = 0.2
+TARGET_SETUP_SECONDS = {1024: 1.0, 4096: 5.0}
+
+
+def met(value, limit):
+    return "yes" if value <= limit else "no"
 
 
 def run(quanta, guests, quantum_ms, seconds, work, tag, extra, prefix=()):
@@ -132,8 +148,10 @@ def main():
                 secs = statistics.median(r[0] for r in runs)
                 rss = statistics.median(r[1] for r in runs)
                 result.setdefault(label, {})[f"setup{n}"] = {"seconds": secs, "maxrss_kib": rss}
+                target = TARGET_SETUP_SECONDS.get(n)
+                verdict = f"  target < {target:g} s: {met(secs, target)}" if target else ""
                 print(f"  {label:<12} {n:>6} {secs:>8.2f} {1000 * secs / n:>10.2f} {rss / 1024:>8.1f} "
-                      f"{rss / n:>15.0f}")
+                      f"{rss / n:>15.0f}{verdict}")
         Path(opts.work, "setup.json").write_text(json.dumps(result, indent=2) + "\n")
         return
     if opts.stall:
@@ -149,7 +167,8 @@ def main():
                 runs.append(dict(figures(rep_report), max_lag=rep_report["max_lag_quanta"]))
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             result.setdefault(label, {})["stall"] = {"median": med, "runs": runs}
-            print(f"  {label:<12} {med['max_err_pp']:>10.3f} {med['steal_ms']:>8.1f} {med['max_lag']:>9.2f}")
+            print(f"  {label:<12} {med['max_err_pp']:>10.3f} {med['steal_ms']:>8.1f} {med['max_lag']:>9.2f}"
+                  f"  target max err < {TARGET_STALL_ERR_PP} pp: {met(med['max_err_pp'], TARGET_STALL_ERR_PP)}")
         Path(opts.work, "stall.json").write_text(json.dumps(result, indent=2) + "\n")
         return
     for q in [float(x) for x in opts.quanta_ms.split(",")]:
@@ -167,6 +186,17 @@ def main():
             result.setdefault(label, {})[qs] = {"median": med, "runs": per[label]}
             print(f"  {label:<12} {med['kick_p50_us']:>11.1f} {med['switch_p50_us']:>13.1f} "
                   f"{med['overhead_pct']:>10.3f} {med['max_err_pp']:>10.3f} {med['steal_ms']:>8.1f}")
+        overhead_target = f", overhead <= {TARGET_OVERHEAD_1MS_PCT}%" if q == 1 else ""
+        print(f"  targets: kick p50 <= {TARGET_KICK_P50_US} us, switch p50 <= {TARGET_SWITCH_P50_US} us"
+              f"{overhead_target}, max err <= {TARGET_ERR_PP} pp; met:")
+        for label, _ in bins:
+            med = result[label][qs]["median"]
+            verdicts = [f"kick {met(med['kick_p50_us'], TARGET_KICK_P50_US)}",
+                        f"switch {met(med['switch_p50_us'], TARGET_SWITCH_P50_US)}"]
+            if q == 1:
+                verdicts.append(f"overhead {met(med['overhead_pct'], TARGET_OVERHEAD_1MS_PCT)}")
+            verdicts.append(f"err {met(med['max_err_pp'], TARGET_ERR_PP)}")
+            print(f"  {label:<12} " + ", ".join(verdicts))
         if opts.strace:
             print(f"  system calls per slice (strace -f -c, one {opts.seconds} s run each):")
             for label, path in bins:

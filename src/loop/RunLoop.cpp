@@ -205,14 +205,27 @@ void RunLoop::step()
 		}
 		return;
 	}
-	runSlice(*pick);
-	if (sched_.liveCount() == 0)
-		ev_break(loop_, EVBREAK_ALL);
+	const Nanos batchStart = now;
+	for (;;) {
+		const sched::SliceEnd end = runSlice(*pick);
+		if (sched_.liveCount() == 0) {
+			ev_break(loop_, EVBREAK_ALL);
+			return;
+		}
+		if (stopping_)
+			return; // the next iteration breaks the loop
+		now = monotonicNow();
+		if (!continueBatch(batchStart, now, config_.batchLimit, end, earliestPollDeadline()))
+			return;
+		pick = sched_.pickNext(now);
+		if (!pick)
+			return; // the next iteration stops the idle watcher
+	}
 }
 
 // The protocol of sched/Scheduler.h: deadline, enter (and charge) until an
 // exit ends the slice, end.
-void RunLoop::runSlice(const sched::Pick &pick)
+sched::SliceEnd RunLoop::runSlice(const sched::Pick &pick)
 {
 	const VmIndex vm{ pick.vm };
 	const Nanos start = monotonicNow();
@@ -256,6 +269,7 @@ void RunLoop::runSlice(const sched::Pick &pick)
 	// next slice's armAt or cancel (see KickTimer.h).
 	chargeSlice(vm, tally);
 	endSlice(vm, *verdict.end, tally);
+	return *verdict.end;
 }
 
 // One KVM_RUN and its exit, or the completion of the exit that parked.

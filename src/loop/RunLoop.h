@@ -41,6 +41,11 @@ struct LoopConfig {
 	// A lone VM runs without a slice timer; with the live status line on,
 	// its slices still end this often so the line is redrawn.
 	std::optional<Nanos> loneSliceLimit;
+	// Slices run back to back for up to this long before the loop polls
+	// libev again (continueBatch in Slice.h): one epoll_wait for several
+	// short slices; input and timers wait at most this long. 0: one slice
+	// per libev iteration.
+	Nanos batchLimit = 4'000'000;
 };
 
 // What one run measured; the report is computed from it.
@@ -110,7 +115,7 @@ private:
 	};
 
 	void step();
-	void runSlice(const sched::Pick &pick);
+	sched::SliceEnd runSlice(const sched::Pick &pick);
 	ExitOutcome enterOnce(VmIndex vm, SliceTally &tally);
 	void observeExit(VmIndex vm, const ExitOutcome &outcome, Nanos enter, Nanos exit, bool retried);
 	void chargeSlice(VmIndex vm, SliceTally &tally);

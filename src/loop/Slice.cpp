@@ -40,6 +40,16 @@ std::optional<Nanos> sliceDeadline(Nanos start, std::optional<Nanos> budget, std
 	return deadline;
 }
 
+bool continueBatch(Nanos batchStart, Nanos now, Nanos batchLimit, sched::SliceEnd lastEnd,
+		   std::optional<Nanos> wakeDeadline)
+{
+	if (lastEnd == sched::SliceEnd::Stop)
+		return false;
+	if (wakeDeadline && *wakeDeadline <= now)
+		return false;
+	return now - batchStart < batchLimit;
+}
+
 SliceVerdict classifyExit(const ExitOutcome &outcome, sched::Policy policy, bool kicked, std::uint64_t guestExits)
 {
 	using sched::SliceEnd;

@@ -39,6 +39,15 @@ std::optional<Nanos> sliceDeadline(Nanos start, std::optional<Nanos> budget, std
 				   std::optional<Nanos> loneSliceLimit, std::optional<Nanos> runDeadline,
 				   std::optional<Nanos> wakeDeadline = std::nullopt);
 
+// Several slices per libev iteration: after a slice the loop goes back to
+// libev (one epoll_wait for input, signals, timers and writable pipes) only
+// when it must. The next slice runs at once unless the batch begun at
+// batchStart has lasted batchLimit (so input and timers wait at most that
+// long), the slice ended for a signal (Stop), or a parked VM's wake-up time
+// (an hvt poll deadline, whose libev timer wakes it) has come.
+bool continueBatch(Nanos batchStart, Nanos now, Nanos batchLimit, sched::SliceEnd lastEnd,
+		   std::optional<Nanos> wakeDeadline);
+
 // What one exit outcome means for the slice.
 struct SliceVerdict {
 	SliceVerdict(std::optional<sched::SliceEnd> end = std::nullopt, VmStatus status = VmStatus::Running,

@@ -136,3 +136,23 @@ TEST_CASE("a fault the host's KVM caused is marked so (the run exits 3)")
 	CHECK(verdict.hostCannotRun);
 	CHECK_FALSE(classifyExit(ExitOutcome::fault("triple fault"), Policy::Stride, false, 1).hostCannotRun);
 }
+
+TEST_CASE("batch: slices run back to back until the limit, a signal or a wake-up time")
+{
+	// 1 ms slices with a 4 ms limit: the next slice runs at once until 4 ms
+	// have passed since the batch began.
+	CHECK(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::Timer, std::nullopt));
+	CHECK(continueBatch(0, 3'999'999, 4'000'000, SliceEnd::Timer, std::nullopt));
+	CHECK_FALSE(continueBatch(0, 4'000'000, 4'000'000, SliceEnd::Timer, std::nullopt));
+	// Any slice end but a signal keeps the batch going (a park, a halt, an
+	// I/O exit under io: channels and halts are handled inline).
+	CHECK(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::Park, std::nullopt));
+	CHECK(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::IoExit, std::nullopt));
+	// SIGINT/SIGTERM ended KVM_RUN: libev must see the signal now.
+	CHECK_FALSE(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::Stop, std::nullopt));
+	// A parked VM's poll deadline has come: its libev timer must fire.
+	CHECK_FALSE(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::Timer, 1'000'000));
+	CHECK(continueBatch(0, 1'000'000, 4'000'000, SliceEnd::Timer, 1'000'001));
+	// Limit 0: one slice per libev iteration.
+	CHECK_FALSE(continueBatch(0, 0, 0, SliceEnd::Timer, std::nullopt));
+}
