@@ -151,7 +151,7 @@ bool writeFile(const std::string &path, const std::string &text)
 	fs::file_status status = fs::status(path, ec);
 	bool inPlace = fs::exists(status) && !fs::is_regular_file(status);
 	fs::path target(path);
-	fs::path part = inPlace ? target : target.parent_path() / ("." + target.filename().string() + ".part");
+	fs::path part = inPlace ? target : target.parent_path() / fmt::format(".{}.part", target.filename().string());
 	{
 		std::ofstream out(part, std::ios::binary | std::ios::trunc);
 		out << text;
