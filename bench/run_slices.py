@@ -33,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,12 +100,16 @@ def stall_run(quanta, guests, seconds, work, tag, cpu, stall_at, stall_len, extr
 def setup_run(quanta, guests, n):
     """n halting VMs in one process: (seconds, peak RSS in KiB, status)."""
     cmd = [quanta, "--mode", "real", "-m", "1", "--no-report", "-g"] + [str(Path(guests) / "hello16.bin")] * n
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - t0
+    # stderr to a file, not a pipe: N "halted" lines fill a pipe nobody
+    # reads until the end, and a quanta whose stderr blocks would wait forever.
+    with tempfile.TemporaryFile() as errfile:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errfile)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.monotonic() - t0
+        errfile.seek(0)
+        err = errfile.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace")
     if proc.returncode != 0:
         sys.exit(f"run_slices: {n} VMs failed (status {proc.returncode}): {err.strip().splitlines()[-1:]}")
     return elapsed, usage.ru_maxrss, proc.returncode
