@@ -1,6 +1,9 @@
 // Host facts the loop relies on: open-file limits for many VMs
 // (host/FileLimit) and this thread's run_delay (host/RunDelay).
+#include <atomic>
 #include <ctime>
+#include <sched.h>
+#include <thread>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -79,6 +82,54 @@ TEST_CASE("RunDelay reads this thread's run_delay, which never goes back")
 	const auto after = delay.read();
 	REQUIRE(after);
 	CHECK(*after >= *before);
+}
+
+namespace {
+
+void spinFor(Nanos ns)
+{
+	timespec start{}, now{};
+	::clock_gettime(CLOCK_MONOTONIC, &start);
+	do
+		::clock_gettime(CLOCK_MONOTONIC, &now);
+	while ((now.tv_sec - start.tv_sec) * 1'000'000'000LL + (now.tv_nsec - start.tv_nsec) < ns);
+}
+
+} // namespace
+
+// The read skips the file while the thread was never switched out; a
+// thread that shares its CPU with a busy one is switched out and must see
+// its wait.
+TEST_CASE("RunDelay sees the time a busy thread on the same CPU took")
+{
+	cpu_set_t saved;
+	REQUIRE(::sched_getaffinity(0, sizeof(saved), &saved) == 0);
+	const int cpu = ::sched_getcpu();
+	REQUIRE(cpu >= 0);
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	REQUIRE(::sched_setaffinity(0, sizeof(one), &one) == 0);
+
+	RunDelay delay;
+	REQUIRE(delay.available());
+	const auto before = delay.read();
+	REQUIRE(before);
+	CHECK(*delay.read() >= *before);
+	std::atomic<bool> started{ false };
+	std::thread hog([&] {
+		::sched_setaffinity(0, sizeof(one), &one);
+		started = true;
+		spinFor(200'000'000);
+	});
+	while (!started)
+		std::this_thread::yield();
+	spinFor(200'000'000); // both runnable on one CPU: each waits in turn
+	const auto after = delay.read();
+	hog.join();
+	::sched_setaffinity(0, sizeof(saved), &saved);
+	REQUIRE(after);
+	CHECK(*after > *before + 1'000'000);
 }
 
 } // namespace quanta
