@@ -33,8 +33,8 @@ private:
 	std::optional<Nanos> readFile() const;
 
 	UniqueFd fd_;
-	std::optional<Nanos> last_;   // run_delay at the last pread
-	long switchesAtLast_ = -1;    // the thread's context switches then
+	std::optional<Nanos> last_; // run_delay at the last pread
+	long switchesAtLast_ = -1;  // the thread's context switches then
 };
 
 // run_delay from schedstat's text ("cpu_ns run_delay_ns timeslices\n").

@@ -2,11 +2,11 @@
 // (host/FileLimit) and this thread's run_delay (host/RunDelay).
 #include <atomic>
 #include <ctime>
-#include <sched.h>
-#include <thread>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <thread>
 #include <unistd.h>
 
 #include "host/FileLimit.h"
