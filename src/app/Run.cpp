@@ -67,6 +67,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 	std::vector<PreparedGuest> prepared;
 	for (const GuestConfig &config : options.guests)
 		prepared.push_back(prepareGuest(config, &switches));
+	// Guest memory goes after kvm (declared later), when every VM is gone:
+	// a munmap walks the MMU notifier of each live VM (kvm/RunPageArena.h).
+	std::vector<std::unique_ptr<GuestMemory>> memories;
 	if (options.cpu)
 		pinToCpu(*options.cpu);
 	std::optional<std::string> realtime;
@@ -138,6 +141,12 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// Said before any VM exists, not as KVM_CREATE_VCPU failing half way.
 	if (auto shortfall = fileLimitShortfall(prepared.size(), openDescriptors(), fileLimit))
 		throw HostError(*shortfall);
+	// Every VM before any vCPU: registering a VM's MMU notifier locks each
+	// mapping of the process (mm_take_all_locks), and each vCPU adds one.
+	std::vector<Vm> vms;
+	vms.reserve(prepared.size());
+	for (std::size_t i = 0; i < prepared.size(); ++i)
+		vms.push_back(kvm.createVm());
 	std::vector<std::unique_ptr<Machine>> machines;
 	for (std::size_t i = 0; i < prepared.size(); ++i) {
 		DeviceOptions deviceOptions{ options.unknownPorts, deriveSeed(runSeed, i), &files, VmIndex{ i },
@@ -147,8 +156,9 @@ int run(const Options &options, const nlohmann::json &sweep)
 		if (explain)
 			explain->vmSetup(i, prepared[i].name, options.guests[i].imagePath, prepared[i].format,
 					 prepared[i].boot.mode, prepared[i].memory->size());
-		machines.push_back(std::make_unique<Machine>(kvm, std::move(prepared[i]), console, id,
-							     input, deviceOptions));
+		memories.push_back(std::move(prepared[i].memory));
+		machines.push_back(std::make_unique<Machine>(kvm, std::move(vms[i]), *memories.back(), std::move(prepared[i]), console,
+							     id, input, deviceOptions));
 	}
 
 	LoopConfig config;

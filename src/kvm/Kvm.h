@@ -7,6 +7,7 @@
 
 #include "base/UniqueFd.h"
 #include "kvm/Ioctl.h"
+#include "kvm/RunPageArena.h"
 
 namespace quanta {
 
@@ -25,12 +26,18 @@ public:
 	const IoctlObserver *observer() const { return observer_ ? &observer_ : nullptr; }
 
 	Vm createVm() const;
+	// Maps a vCPU's kvm_run area; it stays mapped, and its VM alive, until
+	// this Kvm goes (RunPageArena.h): destroy guest memory after it.
+	void *mapRunPage(int vcpuFd) const { return runPages_.map(vcpuFd, vcpuMmapSize_); }
 
 private:
 	UniqueFd fd_;
 	IoctlObserver observer_;
 	std::size_t vcpuMmapSize_ = 0;
 	std::vector<kvm_cpuid_entry2> cpuid_;
+	// Mutable: VMs and vCPUs are made through a const Kvm; the arena is
+	// only where their pages live.
+	mutable RunPageArena runPages_;
 };
 
 } // namespace quanta

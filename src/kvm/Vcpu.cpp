@@ -12,13 +12,9 @@
 namespace quanta {
 
 Vcpu::Vcpu(const Kvm &kvm, UniqueFd fd)
-	: observer_(kvm.observer()), fd_(std::move(fd))
+	: observer_(kvm.observer()), fd_(std::move(fd)),
+	  run_(static_cast<kvm_run *>(kvm.mapRunPage(fd_.get()))), runBytes_(kvm.vcpuMmapSize())
 {
-	void *addr = ::mmap(nullptr, kvm.vcpuMmapSize(), PROT_READ | PROT_WRITE, MAP_SHARED,
-			    fd_.get(), 0);
-	if (addr == MAP_FAILED)
-		throw HostError("mmap of kvm_run", errno);
-	run_ = Mapping(addr, kvm.vcpuMmapSize());
 	// Not an ioctl, but a step of every VM's setup that --explain shows.
 	if (observer_)
 		(*observer_)("mmap kvm_run", static_cast<long>(kvm.vcpuMmapSize()));
@@ -79,9 +75,9 @@ std::span<std::uint8_t> Vcpu::ioData() const
 	if (run.exit_reason != KVM_EXIT_IO)
 		return {};
 	std::size_t length = std::size_t{ run.io.size } * run.io.count;
-	if (run.io.data_offset > run_.size() || length > run_.size() - run.io.data_offset)
+	if (run.io.data_offset > runBytes_ || length > runBytes_ - run.io.data_offset)
 		return {};
-	return { static_cast<std::uint8_t *>(run_.get()) + run.io.data_offset, length };
+	return { reinterpret_cast<std::uint8_t *>(run_) + run.io.data_offset, length };
 }
 
 int Vcpu::run()

@@ -7,7 +7,6 @@
 #include <span>
 #include <vector>
 
-#include "base/Mapping.h"
 #include "base/UniqueFd.h"
 #include "kvm/Ioctl.h"
 
@@ -20,7 +19,7 @@ public:
 	Vcpu(const Kvm &kvm, UniqueFd fd);
 
 	int fd() const { return fd_.get(); }
-	kvm_run &runState() const { return *static_cast<kvm_run *>(run_.get()); }
+	kvm_run &runState() const { return *run_; }
 	// The data area of a pending KVM_EXIT_IO (in the kvm_run page at
 	// io.data_offset), or empty if it would not fit the page.
 	std::span<std::uint8_t> ioData() const;
@@ -44,7 +43,8 @@ public:
 private:
 	const IoctlObserver *observer_;
 	UniqueFd fd_;
-	Mapping run_;
+	kvm_run *run_;         // in the Kvm's RunPageArena, which unmaps it
+	std::size_t runBytes_; // the kvm_run area, with the I/O data after it
 };
 
 } // namespace quanta

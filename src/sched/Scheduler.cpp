@@ -204,8 +204,9 @@ std::size_t Scheduler::pickStride()
 }
 
 // Spreads a leaving VM's lag over the runnable VMs in proportion to their
-// weights by moving V. V going back would make eligible VMs ineligible
-// again: re-sort them then (removals only, so rare).
+// weights by moving V. V going back makes the eligible VMs whose pass is
+// now ahead of it ineligible again: they go back to ready_ (removals only;
+// the rest stay, as pickStride would put them back at once).
 void Scheduler::shareLag(Int128 lag)
 {
 	if (runnableWeight_ == 0) {
@@ -222,11 +223,16 @@ void Scheduler::shareLag(Int128 lag)
 	virtualTime_ += lag / static_cast<Int128>(runnableWeight_);
 
 	if (lag < 0) {
-		for (const ReadyKey &k : eligible_) {
-			vms_[k.second].eligible = false;
-			ready_.insert({ vms_[k.second].pass, k.second });
+		for (auto it = eligible_.begin(); it != eligible_.end();) {
+			Vm &v = vms_[it->second];
+			if (v.pass <= virtualTime_) {
+				++it;
+				continue;
+			}
+			v.eligible = false;
+			ready_.insert({ v.pass, it->second });
+			it = eligible_.erase(it);
 		}
-		eligible_.clear();
 	}
 }
 

@@ -12,22 +12,22 @@
 
 namespace quanta {
 
-Machine::Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
+Machine::Machine(const Kvm &kvm, Vm vm, GuestMemory &memory, PreparedGuest guest, Console &console, std::size_t consoleId,
 		 InputSource &input, const DeviceOptions &options)
 	: name_(std::move(guest.name)), kvm_(kvm),
 	  bootFacts_{ guest.format, guest.boot.mode, guest.boot.pageSize, guest.modeGiven, guest.hvt.has_value(),
 		      guest.boot.entry, 0, std::nullopt },
-	  memory_(std::move(guest.memory)), console_(console),
-	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(kvm.createVm()), vcpu_(vm_.createVcpu(0)),
+	  memory_(memory), console_(console),
+	  consoleId_(consoleId), createdNs_(monotonicNow()), vm_(std::move(vm)), vcpu_(vm_.createVcpu(0)),
 	  devices_(*this, console, consoleId, input, guest.layout.scratch(), options)
 {
-	vm_.setMemory(*memory_);
+	vm_.setMemory(memory_);
 	vcpu_.setCpuid(kvm.supportedCpuid());
 	if (guest.hvt) {
 		bootHvt(*guest.hvt);
 		return;
 	}
-	BootState boot = prepareBoot(*memory_, guest.layout, guest.boot, vcpu_.sregs());
+	BootState boot = prepareBoot(memory_, guest.layout, guest.boot, vcpu_.sregs());
 	vcpu_.setSregs(boot.sregs);
 	vcpu_.setRegs(boot.regs);
 }
@@ -44,10 +44,10 @@ void Machine::bootHvt(hvt::PreparedHvt &prepared)
 	params.tscHz = vcpu_.tscKhz() * 1000;
 	params.manifest = std::move(prepared.manifest);
 	params.cmdline = std::move(prepared.cmdline);
-	hvt::BootState state = hvt::prepareBoot(*memory_, params, vcpu_.sregs());
+	hvt::BootState state = hvt::prepareBoot(memory_, params, vcpu_.sregs());
 	vcpu_.setSregs(state.sregs);
 	vcpu_.setRegs(state.regs);
-	hvt::protectSegments(*memory_, prepared.loaded.segments);
+	hvt::protectSegments(memory_, prepared.loaded.segments);
 	dumpcoreDir_ = prepared.dumpcoreDir;
 }
 
@@ -58,10 +58,10 @@ void Machine::dumpCore()
 	console_.beforeOutput();
 	fmt::print(stderr, "quanta: {}: dumpcore: dumping guest core to: {}/{}\n", name_, dumpcoreDir_, name);
 	try {
-		std::size_t pages = hvt::writeCore(dumpcoreDir_, name, *memory_, vcpu_.regs(), vcpu_.sregs(),
+		std::size_t pages = hvt::writeCore(dumpcoreDir_, name, memory_, vcpu_.regs(), vcpu_.sregs(),
 						   devices_.hvt()->trapFrame());
 		fmt::print(stderr, "quanta: {}: dumpcore: dumped {} pages of total {} pages\n", name_, pages,
-			   memory_->size() / 4096);
+			   memory_.size() / 4096);
 	} catch (const HostError &e) {
 		fmt::print(stderr, "quanta: {}: dumpcore: {}\n", name_, e.what());
 	}
@@ -74,7 +74,7 @@ Translation Machine::translatePointer(std::uint64_t pointer)
 	// Outside long mode a pointer is an offset in DS (which is 0 in the flat
 	// protected-mode setup, and the segment base in real mode).
 	std::uint64_t linear = paging.kind == PagingState::Kind::Long ? pointer : sregs.ds.base + pointer;
-	return translate(*memory_, paging, linear);
+	return translate(memory_, paging, linear);
 }
 
 std::uint64_t Machine::pointerBase()

@@ -24,15 +24,18 @@ namespace quanta {
 
 class Machine : private GuestContext {
 public:
-	// Creates the VM and vCPU and sets up the boot state; throws HostError.
-	Machine(const Kvm &kvm, PreparedGuest guest, Console &console, std::size_t consoleId,
-		InputSource &input, const DeviceOptions &options);
+	// Creates the vCPU in vm (made by kvm) and sets up the boot state;
+	// throws HostError. memory is the guest's (taken out of guest by the
+	// caller), to be unmapped after kvm goes, when no VM is left
+	// (kvm/RunPageArena.h).
+	Machine(const Kvm &kvm, Vm vm, GuestMemory &memory, PreparedGuest guest, Console &console,
+		std::size_t consoleId, InputSource &input, const DeviceOptions &options);
 	Machine(const Machine &) = delete;
 	Machine &operator=(const Machine &) = delete;
 
 	const std::string &name() const { return name_; }
 	const ExitStats &stats() const { return devices_.stats(); }
-	GuestMemory &memory() override { return *memory_; }
+	GuestMemory &memory() override { return memory_; }
 	Vcpu &vcpu() { return vcpu_; }
 	const kvm_run &runState() const { return vcpu_.runState(); }
 	const PortBus &bus() const { return devices_.bus(); }
@@ -80,7 +83,7 @@ private:
 	const Kvm &kvm_; // for the mode probe after an early fault
 	FaultFacts bootFacts_;
 	bool explainFaults_ = true;
-	std::unique_ptr<GuestMemory> memory_; // outlives vm_, which maps it
+	GuestMemory &memory_; // outlives the VM, which maps it
 	Console &console_;
 	std::size_t consoleId_;
 	std::int64_t createdNs_;

@@ -33,7 +33,10 @@ std::string runProbe(const Kvm &kvm, CpuMode mode, PageSize pageSize)
 	config.pageSize = pageSize;
 	config.flatLoad = 0x1000;
 	PreparedGuest guest = prepareGuest(config, ImageFile::fromBytes("probe", kProbe));
-	Machine machine(kvm, std::move(guest), console, console.addVm(label), input, {});
+	// The probe VM lingers until kvm goes (its kvm_run page is in kvm's
+	// arena); its memory need not: a probe is rare, one notifier walk.
+	const std::unique_ptr<GuestMemory> memory = std::move(guest.memory);
+	Machine machine(kvm, kvm.createVm(), *memory, std::move(guest), console, console.addVm(label), input, {});
 	machine.explainFaults(false); // the probe is the explanation
 	for (int i = 0; i < 16; ++i) {
 		ExitOutcome outcome = machine.run();
