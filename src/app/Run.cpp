@@ -145,6 +145,8 @@ int run(const Options &options, const nlohmann::json &sweep)
 	// mapping of the process (mm_take_all_locks), and each vCPU adds one.
 	std::vector<Vm> vms;
 	vms.reserve(prepared.size());
+	if (explain)
+		explain->vmsCreated(prepared.size());
 	for (std::size_t i = 0; i < prepared.size(); ++i)
 		vms.push_back(kvm.createVm());
 	std::vector<std::unique_ptr<Machine>> machines;

@@ -150,6 +150,13 @@ void Explain::begin()
 	fmt::print(out_, "explain: -- the host: /dev/kvm --\n");
 }
 
+void Explain::vmsCreated(std::size_t vms)
+{
+	fmt::print(out_, "explain: -- the VMs: all {} created before any vCPU --\n", vms);
+	note("(no ioctl) each VM hooks the process's memory map (an MMU notifier, whose registration visits every "
+	     "mapping), and each vCPU adds a mapping: VMs first keeps that cheap for thousands of VMs");
+}
+
 void Explain::vmSetup(std::size_t index, std::string_view name, std::string_view imagePath, ImageFormat format,
 		      CpuMode mode, std::uint64_t memoryBytes)
 {
@@ -174,7 +181,7 @@ void Explain::loopSetup(std::string_view policy, Nanos quantum, std::optional<Na
 
 void Explain::runStarting()
 {
-	fmt::print(out_, "explain: -- running: an ev_idle watcher runs one slice per loop iteration --\n");
+	fmt::print(out_, "explain: -- running: an ev_idle watcher runs slices back to back, up to 4 ms per loop iteration --\n");
 	std::fflush(out_);
 }
 

@@ -39,6 +39,8 @@ public:
 
 	// Narration between the calls (from Run.cpp, in program order).
 	void begin();
+	// Before the KVM_CREATE_VM of every guest, made ahead of their vCPUs.
+	void vmsCreated(std::size_t vms);
 	void vmSetup(std::size_t index, std::string_view name, std::string_view imagePath, ImageFormat format,
 		     CpuMode mode, std::uint64_t memoryBytes);
 	void loopSetup(std::string_view policy, Nanos quantum, std::optional<Nanos> duration, std::size_t vms);
