@@ -76,7 +76,10 @@ def main():
 
     short = os.path.join(args.workdir, "short.json")
     hello = os.path.join(args.guests, "hello64.elf")
-    run = subprocess.run([args.quanta, "-g", hello, hello, "--stats-json", short, "--no-status"],
+    # A 1 s quantum: "short" is under 20 quanta, which two halting hello
+    # VMs stay far below even on a loaded sandbox (at 10 ms, one run under
+    # ASan beside a CPU hog lasted more than 200 ms).
+    run = subprocess.run([args.quanta, "-g", hello, hello, "--quantum", "1s", "--stats-json", short, "--no-status"],
                          capture_output=True, text=True, timeout=120)
     check("hello pair runs", run.returncode == 0, run.stderr[-500:])
     doc = json.load(open(short))
