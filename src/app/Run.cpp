@@ -212,7 +212,7 @@ int run(const Options &options, const nlohmann::json &sweep)
 		console.setBeforeOutput([&status] { status->clear(); });
 	}
 	if (explain)
-		explain->runStarting();
+		explain->runStarting(config.batchLimit);
 	RunMetadata meta = startMetadata(runSeed);
 	meta.cpuPinned = options.cpu;
 	meta.realtime = realtime;

@@ -179,9 +179,10 @@ void Explain::loopSetup(std::string_view policy, Nanos quantum, std::optional<Na
 		note(fmt::format("(no ioctl) duration timer: every VM stops after {}", duration(*length)));
 }
 
-void Explain::runStarting()
+void Explain::runStarting(Nanos batchLimit)
 {
-	fmt::print(out_, "explain: -- running: an ev_idle watcher runs slices back to back, up to 4 ms per loop iteration --\n");
+	fmt::print(out_, "explain: -- running: an ev_idle watcher runs slices back to back, up to {} per loop iteration --\n",
+		   duration(batchLimit));
 	std::fflush(out_);
 }
 

@@ -44,7 +44,8 @@ public:
 	void vmSetup(std::size_t index, std::string_view name, std::string_view imagePath, ImageFormat format,
 		     CpuMode mode, std::uint64_t memoryBytes);
 	void loopSetup(std::string_view policy, Nanos quantum, std::optional<Nanos> duration, std::size_t vms);
-	void runStarting();
+	// batchLimit: how long the loop runs slices back to back (LoopConfig).
+	void runStarting(Nanos batchLimit);
 
 	// From the run loop.
 	bool active() const { return slicesLeft_ > 0; }
